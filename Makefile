@@ -1,0 +1,43 @@
+# Every target creates/reuses the local virtual environment and installs what it needs itself.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HOST   ?= 127.0.0.1
+PORT   ?= 8761
+
+.PHONY: serve test bench lint venv js-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# eureka-js-client, used by the third-party-client integration tests.
+js-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+		cd tests/integration/js && npm install --no-audit --no-fund --silent >/dev/null; \
+	else echo "npm not found: the eureka-js-client tests will be skipped"; fi
+
+serve: $(STAMP)
+	$(BIN)/eureka server --host $(HOST) --port $(PORT)
+
+test: $(STAMP) js-deps
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

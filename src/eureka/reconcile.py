@@ -1,0 +1,31 @@
+"""The status-count reconcile hash of protocol.md §5.1.
+
+`STATUS_count_` for every status with a non-zero count, statuses sorted by name; empty → "".
+It counts every instance whatever its status, once per (application, id).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+from eureka.model import Applications, InstanceInfo, InstanceStatus
+
+__all__ = ["hash_from_counts", "reconcile_hash", "reconcile_hash_of"]
+
+
+def hash_from_counts(counts: Mapping[InstanceStatus, int] | Mapping[str, int]) -> str:
+    """Format a status → count map; lets callers that maintain counts incrementally skip the scan."""
+    return "".join(f"{name}_{counts[name]}_" for name in sorted(counts, key=str) if counts[name] > 0)  # type: ignore[index]
+
+
+def reconcile_hash(instances: Iterable[InstanceInfo]) -> str:
+    return hash_from_counts(Counter(instance.status.value for instance in instances))
+
+
+def reconcile_hash_of(*registries: Applications) -> str:
+    """Hash over several registries together (a client's local plus remote-region views)."""
+    counts: Counter[str] = Counter()
+    for registry in registries:
+        counts.update(instance.status.value for instance in registry.iter_instances())
+    return hash_from_counts(counts)
