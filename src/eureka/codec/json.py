@@ -1,0 +1,272 @@
+"""Eureka's JSON, both directions (protocol.md §3, §4.1–4.3).
+
+Encoders write exactly what the Java server writes: dialect A (`EurekaJacksonCodec`) by default,
+JacksonJsonMini with `compact=True`; key order, string-vs-number typing and omitted keys follow
+the real codec output in shared/fixtures/java. Decoders accept the union of the dialects in the
+wild (A, Spring Cloud's bean dialect B, the legacy XStream/Jettison shapes, compact) with the root
+wrapper required, and raise `BadInput` — nothing else — for anything they cannot read.
+
+For the response cache, `encode_instance_fragment` + `join_applications` / `join_application`
+build the same bytes as `encode_applications` / `encode_application` from per-instance pieces, so
+that a change re-encodes one instance rather than the registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final, TypeVar
+
+import msgspec
+
+from eureka.codec import _json_decode as dec
+from eureka.codec import _json_encode as enc
+from eureka.errors import BadInput
+from eureka.model import Application, Applications, InstanceInfo
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "decode_application",
+    "decode_applications",
+    "decode_instance",
+    "encode_application",
+    "encode_applications",
+    "encode_instance",
+    "encode_instance_fragment",
+    "instance_from_obj",
+    "instance_to_obj",
+    "join_application",
+    "join_applications",
+]
+
+# A 100k-instance registry in dialect A is about 100 MB; 256 MiB leaves room for large metadata
+# while still refusing a document that could only exhaust memory.
+DEFAULT_MAX_BYTES: Final = 256 * 1024 * 1024
+
+_BOM: Final = b"\xef\xbb\xbf"  # Jackson skips a UTF-8 byte-order mark; msgspec would reject it
+_REASON_LIMIT: Final = 160
+
+_T = TypeVar("_T")
+_D = TypeVar("_D")
+
+_instance_decoder: Final = msgspec.json.Decoder(dec.InstanceDoc, strict=False)
+_application_decoder: Final = msgspec.json.Decoder(dec.ApplicationDoc, strict=False)
+_applications_decoder: Final = msgspec.json.Decoder(dec.ApplicationsDoc, strict=False)
+_encode: Final = enc.encoder.encode
+
+
+# ---------------------------------------------------------------------------------------------
+# decoding
+
+
+def _instance_from_doc(doc: dec.InstanceDoc) -> InstanceInfo:
+    return dec.convert_instance(doc.instance)
+
+
+def _application_from_doc(doc: dec.ApplicationDoc) -> Application:
+    return dec.convert_application(doc.application)
+
+
+def _applications_from_doc(doc: dec.ApplicationsDoc) -> Applications:
+    return dec.convert_applications(doc.applications)
+
+
+def _short(reason: str) -> str:
+    return reason if len(reason) <= _REASON_LIMIT else reason[: _REASON_LIMIT - 1] + "…"
+
+
+def _checked(data: bytes | str, max_bytes: int | None) -> bytes | str:
+    if isinstance(data, bytearray | memoryview):  # tolerated: some servers hand bodies this way
+        data = bytes(data)
+    elif not isinstance(data, bytes | str):
+        raise BadInput("JSON body must be bytes or text")
+    limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+    # For text the limit counts characters (the caller already holds the decoded string).
+    if len(data) > limit:
+        raise BadInput(f"JSON document larger than {limit} bytes")
+    if isinstance(data, bytes) and data.startswith(_BOM):
+        return data[3:]
+    if isinstance(data, str) and data.startswith("\ufeff"):
+        return data[1:]
+    return data
+
+
+def _decode(
+    data: bytes | str,
+    max_bytes: int | None,
+    decoder: msgspec.json.Decoder[_D],
+    root: str,
+    convert: Callable[[_D], _T],
+) -> _T:
+    text = _checked(data, max_bytes)
+    try:
+        try:
+            return convert(decoder.decode(text))
+        except dec.NeedsKeyOrder:
+            # Both overridden-status spellings with different values: only a dict keeps the key
+            # order that decides between them, so redo this (rare) document the slow way.
+            generic = dec.resolve_overridden_order(msgspec.json.decode(text), root)
+            return convert(msgspec.convert(generic, decoder.type, strict=False))
+    except BadInput:
+        raise
+    except msgspec.ValidationError as exc:
+        raise BadInput(_short(f"invalid {root}: {exc}")) from None
+    except msgspec.DecodeError as exc:
+        raise BadInput(_short(f"malformed JSON: {exc}")) from None
+    except UnicodeError:
+        raise BadInput("JSON is not valid UTF-8") from None
+    except RecursionError:
+        raise BadInput("JSON nested too deeply") from None
+    except (ValueError, TypeError, OverflowError, MemoryError, dec.NeedsKeyOrder) as exc:
+        # Defensive: the converters raise BadInput themselves; this keeps the contract that no
+        # other exception escapes a decoder even for input nobody anticipated.
+        raise BadInput(_short(f"invalid {root}: {type(exc).__name__}")) from None
+
+
+def decode_instance(data: bytes | str, *, max_bytes: int | None = None) -> InstanceInfo:
+    """`{"instance": {...}}` in any dialect → InstanceInfo (a registration or instance GET)."""
+    return _decode(
+        data,
+        max_bytes,
+        _instance_decoder,
+        "instance",
+        _instance_from_doc,
+    )
+
+
+def decode_application(data: bytes | str, *, max_bytes: int | None = None) -> Application:
+    """`{"application": {...}}` → Application; instances are de-duplicated by effective id."""
+    return _decode(
+        data,
+        max_bytes,
+        _application_decoder,
+        "application",
+        _application_from_doc,
+    )
+
+
+def decode_applications(data: bytes | str, *, max_bytes: int | None = None) -> Applications:
+    """`{"applications": {...}}` (full, delta, VIP or compact) → Applications.
+
+    `versions__delta` absent → version −1; `apps__hashcode` absent → None.
+    """
+    return _decode(
+        data,
+        max_bytes,
+        _applications_decoder,
+        "applications",
+        _applications_from_doc,
+    )
+
+
+def instance_from_obj(obj: object) -> InstanceInfo:
+    """A bare instance object (as embedded in a replication batch) → InstanceInfo.
+
+    Same leniency as `decode_instance`; the caller's object is not modified.
+    """
+    try:
+        obj = dec.resolve_overridden_order(obj, None)
+        return dec.convert_instance(msgspec.convert(obj, dec.WireInstance, strict=False))
+    except BadInput:
+        raise
+    except msgspec.ValidationError as exc:
+        raise BadInput(_short(f"invalid instance: {exc}")) from None
+    except RecursionError:
+        raise BadInput("instance nested too deeply") from None
+    except (ValueError, TypeError, OverflowError, MemoryError, dec.NeedsKeyOrder) as exc:
+        raise BadInput(_short(f"invalid instance: {type(exc).__name__}")) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# encoding
+
+
+def _wire(compact: bool) -> Callable[[InstanceInfo], Any]:
+    return enc.to_wire_mini if compact else enc.to_wire
+
+
+def instance_to_obj(instance: InstanceInfo) -> dict[str, Any]:
+    """The dialect-A instance object without root wrapper, as plain dicts/strings/ints."""
+    result: dict[str, Any] = msgspec.to_builtins(enc.to_wire(instance))
+    return result
+
+
+def encode_instance_fragment(instance: InstanceInfo, *, compact: bool = False) -> bytes:
+    """The instance object alone (no wrapper): the unit the response cache keeps per instance."""
+    return _encode(_wire(compact)(instance))
+
+
+def encode_instance(instance: InstanceInfo) -> bytes:
+    """`{"instance":{...}}`, dialect A (the instance GET and the 409 replication body)."""
+    return b'{"instance":' + _encode(enc.to_wire(instance)) + b"}"
+
+
+def encode_application(application: Application) -> bytes:
+    """`{"application":{"name":...,"instance":[...]}}`, dialect A."""
+    to_wire = enc.to_wire
+    body = {
+        "name": application.name,
+        "instance": [to_wire(i) for i in application.instances_by_id.values()],
+    }
+    return _encode({"application": body})
+
+
+def encode_applications(applications: Applications, *, compact: bool = False) -> bytes:
+    """The full/delta/VIP document: dialect A, or JacksonJsonMini when `compact`."""
+    to_wire = _wire(compact)
+    apps = [
+        {"name": app.name, "instance": [to_wire(i) for i in app.instances_by_id.values()]}
+        for app in applications.applications_by_name.values()
+    ]
+    tree = enc.applications_tree(applications.version, applications.apps_hashcode, apps, compact)
+    return _encode(tree)
+
+
+def _application_object(name: str, fragments: Sequence[bytes]) -> bytes:
+    return b"".join((b'{"name":', _encode(name), b',"instance":[', b",".join(fragments), b"]}"))
+
+
+def join_application(name: str, fragments: Sequence[bytes]) -> bytes:
+    """`{"application":...}` from instance fragments; equals `encode_application` byte for byte."""
+    return b'{"application":' + _application_object(name, fragments) + b"}"
+
+
+def join_applications(
+    version: int,
+    apps_hashcode: str,
+    apps: Iterable[tuple[str, Sequence[bytes]]],
+    *,
+    compact: bool = False,
+) -> bytes:
+    """`{"applications":...}` from per-application instance fragments.
+
+    Produces exactly the bytes `encode_applications` writes for the same data (the fragments must
+    have been encoded with the same `compact` setting).
+    """
+    body = b",".join([_application_object(name, fragments) for name, fragments in apps])
+    version_text = b'"' + str(version).encode() + b'"'
+    if compact:
+        empty = b"false" if body else b"true"
+        tail = b"" if apps_hashcode is None else b',"apps__hashcode":' + _encode(apps_hashcode)
+        return b"".join(
+            (
+                b'{"applications":{"application":[',
+                body,
+                b'],"registeredApplicationsEmpty":',
+                empty,
+                b',"versions__delta":',
+                version_text,
+                tail,
+                b"}}",
+            )
+        )
+    return b"".join(
+        (
+            b'{"applications":{"versions__delta":',
+            version_text,
+            b',"apps__hashcode":',
+            _encode(apps_hashcode),
+            b',"application":[',
+            body,
+            b"]}}",
+        )
+    )
