@@ -1,0 +1,1 @@
+"""Integrations: an httpx transport resolving service names, a Starlette/FastAPI lifespan."""

@@ -1,0 +1,154 @@
+"""httpx transports that resolve `http://ORDER-SERVICE/path` through the discovery client.
+
+    eureka = DiscoveryClient(config); eureka.start()
+    http = httpx.Client(transport=EurekaTransport(eureka))
+    http.get("http://order-service/orders/42")   # → an UP instance of ORDER-SERVICE
+
+The host is looked up as a VIP first, then as an application name (both case-insensitively);
+instances are taken round robin (the client's `getNextServerFromEureka` cursor), and a connection
+failure moves on to another instance. Hosts the registry has never heard of go out unchanged, so
+the same `httpx.Client` can still call ordinary URLs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+import httpx
+
+from eureka.client.errors import NoInstanceAvailable
+from eureka.model import Application, InstanceInfo
+
+__all__ = ["AsyncEurekaTransport", "EurekaTransport", "InstanceSource"]
+
+log = logging.getLogger("eureka.client.httpx")
+
+_RETRYABLE = (httpx.ConnectError, httpx.ConnectTimeout)
+
+
+class InstanceSource(Protocol):
+    """What the transports need from a discovery client (both façades provide it)."""
+
+    def next_instance(self, name: str) -> InstanceInfo: ...
+
+    def get_application(self, name: str) -> Application | None: ...
+
+    def get_instances_by_vip(
+        self, vip: str, secure: bool = False, *, region: str | None = None
+    ) -> list[InstanceInfo]: ...
+
+
+class _Resolver:
+    def __init__(self, source: InstanceSource, max_attempts: int, prefer_ip: bool) -> None:
+        self.source = source
+        self.max_attempts = max_attempts
+        self.prefer_ip = prefer_ip
+
+    def known(self, name: str) -> bool:
+        return self.source.get_application(name) is not None or bool(
+            self.source.get_instances_by_vip(name)
+        )
+
+    def pick(self, name: str, tried: set[str]) -> InstanceInfo:
+        """The next instance not tried yet (round robin); raises NoInstanceAvailable."""
+        first = self.source.next_instance(name)
+        candidate = first
+        while candidate.id in tried:
+            candidate = self.source.next_instance(name)
+            if candidate.id == first.id:  # a full cycle: every instance was tried
+                raise NoInstanceAvailable(f"every instance of {name} failed")
+        return candidate
+
+    def rewrite(self, request: httpx.Request, instance: InstanceInfo) -> None:
+        secure = request.url.scheme == "https"
+        host = (instance.ip_addr if self.prefer_ip else instance.host_name) or instance.ip_addr
+        port = instance.secure_port if secure else instance.port
+        request.url = request.url.copy_with(host=host, port=port)
+        request.headers["Host"] = f"{host}:{port}"
+
+
+class EurekaTransport(httpx.BaseTransport):
+    """A sync httpx transport over a `DiscoveryClient` (or anything with its query methods)."""
+
+    def __init__(
+        self,
+        source: InstanceSource,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        max_attempts: int = 3,
+        prefer_ip: bool = False,
+    ) -> None:
+        self._resolver = _Resolver(source, max_attempts, prefer_ip)
+        self._inner = transport or httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        name = request.url.host
+        resolver = self._resolver
+        try:
+            instance = resolver.pick(name, set())
+        except NoInstanceAvailable:
+            if not resolver.known(name):
+                return self._inner.handle_request(request)  # not a service name
+            raise httpx.ConnectError(f"no UP instance of {name}", request=request) from None
+        request.read()  # the body must be replayable on another instance
+        tried: set[str] = set()
+        while True:
+            tried.add(instance.id)
+            resolver.rewrite(request, instance)
+            try:
+                return self._inner.handle_request(request)
+            except _RETRYABLE as exc:
+                log.warning("%s: instance %s unreachable: %s", name, instance.id, exc)
+                if len(tried) >= resolver.max_attempts:
+                    raise
+                try:
+                    instance = resolver.pick(name, tried)
+                except NoInstanceAvailable:
+                    raise exc from None
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class AsyncEurekaTransport(httpx.AsyncBaseTransport):
+    """The async flavour, over an `AsyncDiscoveryClient`."""
+
+    def __init__(
+        self,
+        source: InstanceSource,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        max_attempts: int = 3,
+        prefer_ip: bool = False,
+    ) -> None:
+        self._resolver = _Resolver(source, max_attempts, prefer_ip)
+        self._inner = transport or httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        name = request.url.host
+        resolver = self._resolver
+        try:
+            instance = resolver.pick(name, set())
+        except NoInstanceAvailable:
+            if not resolver.known(name):
+                return await self._inner.handle_async_request(request)
+            raise httpx.ConnectError(f"no UP instance of {name}", request=request) from None
+        await request.aread()
+        tried: set[str] = set()
+        while True:
+            tried.add(instance.id)
+            resolver.rewrite(request, instance)
+            try:
+                return await self._inner.handle_async_request(request)
+            except _RETRYABLE as exc:
+                log.warning("%s: instance %s unreachable: %s", name, instance.id, exc)
+                if len(tried) >= resolver.max_attempts:
+                    raise
+                try:
+                    instance = resolver.pick(name, tried)
+                except NoInstanceAvailable:
+                    raise exc from None
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
