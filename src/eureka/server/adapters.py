@@ -1,0 +1,158 @@
+"""RSGI (granian) and ASGI adapters: collect the request, call `EurekaApp.handle`, send the reply.
+
+RSGI is the default serving interface (measured fastest for cached bytes); the ASGI adapter lets a
+user mount the registry inside their own ASGI application.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from eureka.server.app import EurekaApp
+from eureka.server.http import Request, Response, text
+
+__all__ = ["AsgiAdapter", "RsgiAdapter"]
+
+Hook = Callable[[], Awaitable[None]]
+
+
+def _too_large(limit: int) -> Response:
+    return text(413, f"request body larger than {limit} bytes")
+
+
+class RsgiAdapter:
+    """An RSGI application; `on_start`/`on_stop` run in granian's event loop (timers, peers)."""
+
+    def __init__(
+        self, app: EurekaApp, *, on_start: Hook | None = None, on_stop: Hook | None = None
+    ) -> None:
+        self.app = app
+        self._on_start = on_start
+        self._on_stop = on_stop
+        self._limit = app.config.max_body_bytes
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._on_start is not None:
+            loop.run_until_complete(self._on_start()) if not loop.is_running() else loop.create_task(
+                self._on_start()
+            )
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._on_stop is not None:
+            loop.run_until_complete(self._on_stop()) if not loop.is_running() else loop.create_task(
+                self._on_stop()
+            )
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        if scope.proto != "http":
+            return
+        headers: dict[str, str] = {}
+        for name, value in scope.headers.items():
+            name = name.lower()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        response = None
+        body = b""
+        if scope.method in ("POST", "PUT", "DELETE", "PATCH"):
+            declared = headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self._limit:
+                response = _too_large(self._limit)
+            else:
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in protocol:
+                    size += len(chunk)
+                    if size > self._limit:
+                        response = _too_large(self._limit)
+                        break
+                    chunks.append(chunk)
+                body = b"".join(chunks)
+        if response is None:
+            request = Request(scope.method, scope.path, scope.query_string, headers, body)
+            response = self.app.handle(request)
+        if scope.method == "HEAD":
+            protocol.response_empty(response.status, response.headers)
+        else:
+            protocol.response_bytes(response.status, response.headers, response.body)
+
+
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class AsgiAdapter:
+    """An ASGI application (with lifespan support) serving the same `EurekaApp`."""
+
+    def __init__(
+        self, app: EurekaApp, *, on_start: Hook | None = None, on_stop: Hook | None = None
+    ) -> None:
+        self.app = app
+        self._on_start = on_start
+        self._on_stop = on_stop
+        self._limit = app.config.max_body_bytes
+
+    async def __call__(
+        self, scope: MutableMapping[str, Any], receive: Receive, send: Send
+    ) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope.get("headers", []):
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        chunks: list[bytes] = []
+        size = 0
+        response = None
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self._limit:
+                response = _too_large(self._limit)
+                break
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        if response is None:
+            raw_path = scope.get("raw_path")
+            path = raw_path.decode("latin-1") if raw_path else scope["path"]
+            prefix = scope.get("root_path", "")
+            if prefix and path.startswith(prefix):
+                path = path[len(prefix) :]
+            request = Request(
+                scope["method"],
+                path,
+                scope.get("query_string", b"").decode("latin-1"),
+                headers,
+                b"".join(chunks),
+            )
+            response = self.app.handle(request)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers],
+            }
+        )
+        body = b"" if scope["method"] == "HEAD" else response.body
+        await send({"type": "http.response.body", "body": body})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                if self._on_start is not None:
+                    await self._on_start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self._on_stop is not None:
+                    await self._on_stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return

@@ -1,0 +1,404 @@
+"""The registry's HTTP application: one request in, one core call, one response out.
+
+Thin by design (architecture.md): parse and validate, call the registry core, encode. All of it is
+synchronous — the core is pure and in memory, and the response cache makes reads a dictionary
+lookup — so the RSGI/ASGI adapters only collect the body and call `EurekaApp.handle`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import platform
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from eureka import __version__
+from eureka.clock import Clock
+from eureka.codec import json as json_codec
+from eureka.codec import xml as xml_codec
+from eureka.errors import BadInput
+from eureka.model import InstanceInfo, InstanceStatus
+from eureka.registry import Registry, RenewOutcome, ResponseCache
+from eureka.registry.cache_key import Accept, ApiVersion, CacheKey, EntityType, Format
+from eureka.replication.protocol import apply_batch, decode_batch, encode_batch_response
+from eureka.server.config import ServerConfig
+from eureka.server.dashboard import render_dashboard
+from eureka.server.http import (
+    JSON,
+    XML,
+    Request,
+    Response,
+    decompress_body,
+    empty,
+    parse_query,
+    text,
+)
+from eureka.server.replicator import NoPeers, Replicator
+from eureka.server.routes import Route, route
+
+__all__ = ["EurekaApp"]
+
+log = logging.getLogger("eureka.server")
+
+_PARSE_ERROR_JSON = b'{"error": "cannot parse request body"}'
+_PARSE_ERROR_XML = b"<error><message>cannot parse request body</message></error>"
+# Java answers 500 for these; a bad query value is the caller's fault, so we say 400.
+_BAD_STATUS = "value must be one of UP, DOWN, STARTING, OUT_OF_SERVICE, UNKNOWN"
+
+
+class EurekaApp:
+    def __init__(
+        self,
+        config: ServerConfig,
+        registry: Registry,
+        cache: ResponseCache,
+        clock: Clock,
+        *,
+        replicator: Replicator | None = None,
+        extra_status: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        self.config = config
+        self.registry = registry
+        self.cache = cache
+        self.clock = clock
+        self.replicator: Replicator = replicator or NoPeers()
+        self.extra_status = extra_status
+        self.started_ms = clock.now_ms()
+        # False while a clustered node copies its peers' registries at start-up.
+        self.ready = True
+        self._prefix = tuple(s for s in config.prefix.split("/") if s)
+
+    # -- entry point -------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        try:
+            return self._dispatch(request)
+        except BadInput as exc:
+            return text(400, exc.reason)
+        except Exception:
+            # A bug of ours, never the caller's input: say so, keep serving.
+            log.exception("internal error on %s %s", request.method, request.path)
+            return text(500, "internal error")
+
+    def _dispatch(self, request: Request) -> Response:
+        target = route(request.path, self._prefix)
+        if target is None:
+            return text(404, "not found")
+        method = request.method.upper()
+        if method == "HEAD":
+            method = "GET"
+        handler = _HANDLERS.get((target.resource, len(target.args), method))
+        if handler is None:
+            if any(r == target.resource and n == len(target.args) for r, n, _ in _HANDLERS):
+                return text(405, "method not allowed")
+            return text(404, "not found")
+        return handler(self, request, target)
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def _register(self, request: Request, target: Route) -> Response:
+        content_type = request.header("content-type").lower()
+        body = decompress_body(
+            request.body, request.header("content-encoding"), self.config.max_body_bytes
+        )
+        if "json" in content_type or (not content_type and body.lstrip()[:1] == b"{"):
+            is_json = True
+        elif "xml" in content_type or (not content_type and body.lstrip()[:1] == b"<"):
+            is_json = False
+        else:
+            return empty(415)
+        reply_type = JSON if is_json else XML
+        try:
+            if is_json:
+                info = json_codec.decode_instance(body, max_bytes=self.config.max_body_bytes)
+            else:
+                info = xml_codec.decode_instance(body, max_bytes=self.config.max_body_bytes)
+        except BadInput:
+            return Response(
+                400,
+                [("content-type", reply_type)],
+                _PARSE_ERROR_JSON if is_json else _PARSE_ERROR_XML,
+            )
+        self.registry.validate_registration(target.args[0], info)
+        self.registry.register(info, is_replication=request.is_replication)
+        if not request.is_replication:
+            self.replicator.register(info)
+        return empty(204, reply_type)
+
+    def _renew(self, request: Request, target: Route) -> Response:
+        app, instance_id = target.args
+        params = parse_query(request.query)
+        last_dirty = _optional_int(params.get("lastDirtyTimestamp"), "lastDirtyTimestamp")
+        overridden = _optional_status(params.get("overriddenstatus"))
+        result = self.registry.renew(
+            app,
+            instance_id,
+            is_replication=request.is_replication,
+            last_dirty_timestamp=last_dirty,
+            overridden_status=overridden,
+        )
+        reply_type = JSON if request.entity_wants_json else XML
+        if result.outcome is RenewOutcome.NOT_FOUND:
+            return empty(404, reply_type)
+        # The renewal itself succeeded even when the timestamps disagree: replicate it first,
+        # as Java does, then report the conflict.
+        if not request.is_replication:
+            self.replicator.heartbeat(app, instance_id)
+        if result.outcome is RenewOutcome.CONFLICT and result.instance is not None:
+            return self._entity(request, result.instance, 409)
+        return empty(200, reply_type)
+
+    def _cancel(self, request: Request, target: Route) -> Response:
+        app, instance_id = target.args
+        if not self.registry.cancel(app, instance_id, is_replication=request.is_replication):
+            return empty(404)
+        if not request.is_replication:
+            self.replicator.cancel(app, instance_id)
+        return empty(200)
+
+    def _status_update(self, request: Request, target: Route) -> Response:
+        app, instance_id, _ = target.args
+        params = parse_query(request.query)
+        status = _required_status(params.get("value"))
+        last_dirty = _optional_int(params.get("lastDirtyTimestamp"), "lastDirtyTimestamp")
+        if not self.registry.status_update(
+            app, instance_id, status, last_dirty, is_replication=request.is_replication
+        ):
+            return empty(404)
+        if not request.is_replication:
+            self.replicator.status_update(app, instance_id)
+        return empty(200)
+
+    def _delete_override(self, request: Request, target: Route) -> Response:
+        app, instance_id, _ = target.args
+        params = parse_query(request.query)
+        value = params.get("value")
+        new_status = InstanceStatus.UNKNOWN if value is None else _required_status(value)
+        last_dirty = _optional_int(params.get("lastDirtyTimestamp"), "lastDirtyTimestamp")
+        if not self.registry.delete_status_override(
+            app, instance_id, new_status, last_dirty, is_replication=request.is_replication
+        ):
+            return empty(404)
+        if not request.is_replication:
+            self.replicator.delete_status_override(app, instance_id)
+        return empty(200)
+
+    def _metadata(self, request: Request, target: Route) -> Response:
+        app, instance_id, _ = target.args
+        params = parse_query(request.query)
+        if not self.registry.update_metadata(app, instance_id, params):
+            return empty(404)
+        # Java re-registers the edited object, which replicates as a Register (§6.7).
+        stored = self.registry.get_instance(app, instance_id)
+        if stored is not None:
+            self.replicator.register(stored)
+        return empty(200)
+
+    def _batch(self, request: Request, target: Route) -> Response:
+        body = decompress_body(
+            request.body, request.header("content-encoding"), self.config.max_body_bytes
+        )
+        items = decode_batch(body, max_bytes=self.config.max_body_bytes)
+        results = apply_batch(self.registry, items)
+        return Response(200, [("content-type", JSON)], encode_batch_response(results))
+
+    def _asg(self, request: Request, target: Route) -> Response:
+        # ASG state only exists on an AWS registry; the Java server answers 400 elsewhere (§2.3).
+        return text(400, "ASG status is only supported on an AWS registry")
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def _cached(self, request: Request, key: CacheKey, *, not_found: int = 404) -> Response:
+        payload = self.cache.get(key)
+        if payload is None:
+            return empty(not_found)
+        content_type = JSON if key.fmt is Format.JSON else XML
+        if request.accepts_gzip:
+            return Response(
+                200,
+                [
+                    ("content-type", content_type),
+                    ("content-encoding", "gzip"),
+                    ("vary", "Accept-Encoding"),
+                ],
+                payload.gzip,
+            )
+        return Response(
+            200, [("content-type", content_type), ("vary", "Accept-Encoding")], payload.body
+        )
+
+    def _key(
+        self,
+        request: Request,
+        target: Route,
+        entity: EntityType,
+        name: str,
+        regions: tuple[str, ...],
+    ) -> CacheKey:
+        return CacheKey(
+            entity=entity,
+            name=name,
+            fmt=Format.JSON if request.wants_json else Format.XML,
+            version=ApiVersion.V1 if target.v1 else ApiVersion.V2,
+            accept=Accept.COMPACT if request.compact else Accept.FULL,
+            regions=regions,
+        )
+
+    def _allow(self, *, remote_region_required: bool = False) -> bool:
+        return self.ready and self.registry.should_allow_access(remote_region_required)
+
+    def _apps(self, request: Request, target: Route) -> Response:
+        regions = _regions(parse_query(request.query).get("regions"))
+        if not self._allow(remote_region_required=bool(regions)):
+            return empty(403)
+        return self._cached(request, self._key(request, target, EntityType.ALL_APPS, "", regions))
+
+    def _delta(self, request: Request, target: Route) -> Response:
+        regions = _regions(parse_query(request.query).get("regions"))
+        if self.config.registry.disable_delta or not self._allow(
+            remote_region_required=bool(regions)
+        ):
+            return empty(403)
+        key = self._key(request, target, EntityType.ALL_APPS_DELTA, "", regions)
+        return self._cached(request, key)
+
+    def _app(self, request: Request, target: Route) -> Response:
+        # JAX-RS prefers the literal path: "/apps/delta" is the delta, whatever the case rules.
+        if target.args[0] == "delta":
+            return self._delta(request, target)
+        if not self._allow():
+            return empty(403)
+        key = self._key(request, target, EntityType.APP, target.args[0].upper(), ())
+        return self._cached(request, key)
+
+    def _vip(self, request: Request, target: Route) -> Response:
+        if not self._allow():
+            return empty(403)
+        entity = EntityType.SVIP if target.resource == "svips" else EntityType.VIP
+        return self._cached(request, self._key(request, target, entity, target.args[0], ()))
+
+    def _instance(self, request: Request, target: Route) -> Response:
+        app, instance_id = target.args
+        found = self.registry.get_instance(app, instance_id)
+        return empty(404) if found is None else self._entity(request, found, 200)
+
+    def _instance_by_id(self, request: Request, target: Route) -> Response:
+        found = self.registry.find_instance(target.args[0])
+        return empty(404) if found is None else self._entity(request, found, 200)
+
+    def _entity(self, request: Request, instance: InstanceInfo, status: int) -> Response:
+        # We render the true status in XML too: the Java server's V1 mapping here is a bug
+        # (protocol.md §11a), not a contract.
+        if request.entity_wants_json:
+            return Response(status, [("content-type", JSON)], json_codec.encode_instance(instance))
+        return Response(status, [("content-type", XML)], xml_codec.encode_instance(instance))
+
+    def _overrides(self, request: Request, target: Route) -> Response:
+        body = {key: value.value for key, value in self.registry.overrides().items()}
+        return Response(200, [("content-type", JSON)], msgspec.json.encode(body))
+
+    def _status(self, request: Request, target: Route) -> Response:
+        return Response(200, [("content-type", JSON)], msgspec.json.encode(self.node_status()))
+
+    def _dashboard(self, request: Request, target: Route) -> Response:
+        html = render_dashboard(self.node_status(), self.registry.full_view())
+        return Response(200, [("content-type", "text/html; charset=utf-8")], html.encode())
+
+    def node_status(self) -> dict[str, Any]:
+        now = self.clock.now_ms()
+        sp = self.registry.self_preservation_state()
+        status: dict[str, Any] = {
+            "version": __version__,
+            "node": {
+                "host": self.config.host,
+                "port": self.config.port,
+                "pid": os.getpid(),
+                "python": platform.python_version(),
+                "uptime_ms": now - self.started_ms,
+                "started_ms": self.started_ms,
+            },
+            "registry": {
+                "instances": self.registry.instance_count(),
+                "revision": self.registry.revision,
+                "allow_access": self._allow(),
+            },
+            "self_preservation": msgspec.to_builtins(sp),
+            "peers": self.replicator.status(),
+            "recently_registered": [
+                {"time_ms": t, "instance": what} for t, what in self.registry.recently_registered
+            ][-20:],
+            "recently_cancelled": [
+                {"time_ms": t, "instance": what} for t, what in self.registry.recently_cancelled
+            ][-20:],
+            "cache": dataclasses.asdict(self.cache.stats),
+        }
+        if self.extra_status is not None:
+            status.update(self.extra_status())
+        return status
+
+
+def _optional_int(value: str | None, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise BadInput(f"{name} must be a whole number") from None
+
+
+def _optional_status(value: str | None) -> InstanceStatus | None:
+    if value is None or value == "":
+        return None
+    return _required_status(value)
+
+
+def _required_status(value: str | None) -> InstanceStatus:
+    try:
+        return InstanceStatus(value or "")
+    except ValueError:
+        raise BadInput(_BAD_STATUS) from None
+
+
+def _regions(value: str | None) -> tuple[str, ...]:
+    # Lower-cased, split on "," without trimming, sorted (§2.3 (7)).
+    if not value:
+        return ()
+    return tuple(sorted(value.lower().split(",")))
+
+
+_Handler = Callable[[EurekaApp, Request, Route], Response]
+_HANDLERS: dict[tuple[str, int, str], _Handler] = {
+    ("", 0, "GET"): EurekaApp._dashboard,
+    ("apps", 0, "GET"): EurekaApp._apps,
+    ("apps", 1, "GET"): EurekaApp._app,
+    ("apps", 1, "POST"): EurekaApp._register,
+    ("apps", 2, "GET"): EurekaApp._instance,
+    ("apps", 2, "PUT"): EurekaApp._renew,
+    ("apps", 2, "DELETE"): EurekaApp._cancel,
+    ("apps", 3, "PUT"): lambda app, req, t: _sub_resource(app, req, t, put=True),
+    ("apps", 3, "DELETE"): lambda app, req, t: _sub_resource(app, req, t, put=False),
+    ("instances", 1, "GET"): EurekaApp._instance_by_id,
+    ("vips", 1, "GET"): EurekaApp._vip,
+    ("svips", 1, "GET"): EurekaApp._vip,
+    ("peerreplication", 1, "POST"): lambda app, req, t: (
+        EurekaApp._batch(app, req, t) if t.args[0] == "batch" else text(404, "not found")
+    ),
+    ("asg", 2, "PUT"): EurekaApp._asg,
+    ("status", 0, "GET"): EurekaApp._status,
+    ("serverinfo", 1, "GET"): lambda app, req, t: (
+        EurekaApp._overrides(app, req, t) if t.args[0] == "statusoverrides" else text(404, "not found")
+    ),
+}
+
+
+def _sub_resource(app: EurekaApp, request: Request, target: Route, *, put: bool) -> Response:
+    kind = target.args[2]
+    if kind == "status":
+        return app._status_update(request, target) if put else app._delete_override(request, target)
+    if kind == "metadata" and put:
+        return app._metadata(request, target)
+    return text(404, "not found")

@@ -1,0 +1,220 @@
+"""Server configuration: defaults ← YAML file ← environment ← command-line flags.
+
+Users arrive with Spring Cloud (`eureka.server.enable-self-preservation`) or Netflix
+(`eureka.enableSelfPreservation`) keys, or write environment variables in Spring's relaxed form
+(`EUREKA_SERVER_ENABLE_SELF_PRESERVATION`). Rather than a table of every spelling, a key is matched
+by its *normalised* last segment — lower-cased with everything but letters and digits removed —
+against the normalised field names, so `enable-self-preservation`, `enableSelfPreservation` and
+`enable_self_preservation` all land on the same field. Spring's odd
+`retention-time-in-m-s-in-delta-queue` normalises to the same string as our field, by design of
+this rule. The few keys whose names differ in words, not just in spelling, are listed in ALIASES.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from eureka.errors import BadInput
+from eureka.registry.config import RegistryConfig
+
+__all__ = ["ServerConfig", "load_config", "normalise_key"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8761
+    # The API lives under this prefix, with an optional version segment (protocol.md §1.2).
+    prefix: str = "/eureka"
+    # URL under which peers reach this node; used to recognise ourselves in the peer list (§8.7).
+    my_url: str | None = None
+    peers: tuple[str, ...] = ()
+    # Registration bodies are a few KB; a 250-item replication batch of full instances is < 1 MB.
+    max_body_bytes: int = 8 * 1024 * 1024
+    # Level 1: the registry payload is compressed incrementally per application, and level 1
+    # costs a third of level 6 for ~15 % larger bodies on this highly repetitive JSON.
+    gzip_level: int = 1
+    # Granian's per-worker cap on concurrent requests; a registry sees one long-lived connection
+    # per client, so the default 1,024 is far too low for a fleet.
+    backpressure: int = 16384
+    log_level: str = "info"
+    registry: RegistryConfig = dataclasses.field(default_factory=RegistryConfig)
+    # Peer replication (protocol.md §8.4, §11.2); our batching delay targets sub-second convergence.
+    peer_node_connect_timeout_ms: int = 1000
+    peer_node_read_timeout_ms: int = 5000
+    max_elements_in_peer_replication_pool: int = 10_000
+    max_threads_for_peer_replication: int = 20
+    max_time_for_replication: int = 30_000
+    max_batching_delay_ms: int = 20
+    batch_size: int = 250
+    peer_eureka_nodes_update_interval_ms: int = 600_000
+    number_registry_sync_retries: int = 5
+    registry_sync_retry_wait_ms: int = 1_000
+    # Remote regions (§9): "name;url,name;url".
+    remote_region_urls_with_name: tuple[tuple[str, str], ...] = ()
+    remote_region_registry_fetch_interval: int = 30
+    disable_transparent_fallback_to_other_region: bool = False
+
+
+ALIASES = {
+    # Netflix name → our field (normalised on both sides).
+    "shoulduseReadOnlyResponseCache".lower(): "usereadonlyresponsecache",
+    "registrysyncretries": "numberregistrysyncretries",
+    "peerurls": "peers",
+    "peer": "peers",
+    "remoteregionregistryfetchintervalinseconds": "remoteregionregistryfetchinterval",
+    "address": "host",
+    "serverport": "port",
+}
+
+
+def normalise_key(key: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", key.lower())
+
+
+def _fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
+    return {normalise_key(f.name): f for f in dataclasses.fields(cls)}
+
+
+def _coerce(field: dataclasses.Field[Any], value: Any, key: str) -> Any:
+    kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+    try:
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("true", "1", "yes", "on"):
+                return True
+            if text in ("false", "0", "no", "off"):
+                return False
+            raise ValueError(value)
+        if kind == "int":
+            return int(str(value).strip())
+        if kind == "float":
+            return float(str(value).strip())
+        if kind.startswith("tuple[str"):
+            return tuple(_split_list(value))
+        if kind.startswith("tuple[tuple"):
+            return tuple(_parse_regions(value))
+        if kind in ("str", "str | None"):
+            return None if value is None else str(value)
+    except (TypeError, ValueError):
+        raise BadInput(f"configuration {key}: {value!r} is not a valid {kind}") from None
+    return value
+
+
+def _split_list(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        items = [str(v) for v in value]
+    else:
+        items = str(value).split(",")
+    return [item.strip() for item in items if item.strip()]
+
+
+def _parse_regions(value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, Mapping):
+        return [(str(k), str(v)) for k, v in value.items()]
+    pairs = []
+    for item in _split_list(value):
+        name, sep, url = item.partition(";")
+        if not sep or not name or not url:
+            raise ValueError(item)
+        pairs.append((name.strip(), url.strip()))
+    return pairs
+
+
+def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(tree, Mapping):
+        return {prefix: tree} if prefix else {}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, path))
+        else:
+            flat[path] = value
+    return flat
+
+
+def _service_urls(settings: Mapping[str, Any]) -> list[str]:
+    """Spring's `eureka.client.service-url.<zone>` lists become the peer list, as in a SC server."""
+    urls: list[str] = []
+    for key, value in settings.items():
+        parts = key.split(".")
+        if len(parts) >= 3 and normalise_key(parts[-2]) in ("serviceurl", "serviceurls"):
+            urls.extend(_split_list(value))
+    return urls
+
+
+def _apply(
+    server: dict[str, Any], registry: dict[str, Any], settings: Mapping[str, Any], source: str
+) -> None:
+    server_fields = _fields(ServerConfig)
+    registry_fields = _fields(RegistryConfig)
+    for key, value in settings.items():
+        last = normalise_key(key.split(".")[-1])
+        last = ALIASES.get(last, last)
+        if last in ("registry", "serviceurl", "defaultzone"):
+            continue
+        if last in registry_fields:
+            field = registry_fields[last]
+            registry[field.name] = _coerce(field, value, f"{source} {key}")
+        elif last in server_fields:
+            field = server_fields[last]
+            server[field.name] = _coerce(field, value, f"{source} {key}")
+    peers = _service_urls(settings)
+    if peers:
+        server["peers"] = tuple(peers)
+
+
+def _env_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """EUREKA_SERVER_X / EUREKA_X variables, Spring's relaxed binding form."""
+    settings = {}
+    for name, value in environ.items():
+        upper = name.upper()
+        if upper.startswith("EUREKA_") and upper != "EUREKA_CONFIG":
+            tail = upper.removeprefix("EUREKA_")
+            tail = tail.removeprefix("SERVER_").removeprefix("INSTANCE_REGISTRY_")
+            if tail.startswith("CLIENT_SERVICE_URL_") or tail.startswith("CLIENT_SERVICEURL_"):
+                settings[f"eureka.client.service-url.{tail.split('_')[-1].lower()}"] = value
+            else:
+                settings[tail.lower()] = value
+    return settings
+
+
+def load_config(
+    *,
+    config_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    peers: Iterable[str] = (),
+) -> ServerConfig:
+    """Build the configuration from a YAML file, the environment and explicit overrides (flags)."""
+    server: dict[str, Any] = {}
+    registry: dict[str, Any] = {}
+    environ = os.environ if environ is None else environ
+    path = config_file or environ.get("EUREKA_CONFIG")
+    if path:
+        try:
+            tree = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise BadInput(f"cannot read configuration file {path}: {exc}") from None
+        _apply(server, registry, _flatten(tree), str(path))
+    _apply(server, registry, _env_settings(environ), "environment")
+    if overrides:
+        _apply(server, registry, {k: v for k, v in overrides.items() if v is not None}, "flag")
+    flag_peers = list(peers)
+    if flag_peers:
+        server["peers"] = tuple(flag_peers)
+    try:
+        registry_config = RegistryConfig(**registry)
+        return ServerConfig(**server, registry=registry_config)
+    except TypeError as exc:
+        raise BadInput(f"invalid configuration: {exc}") from None

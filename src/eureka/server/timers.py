@@ -1,0 +1,106 @@
+"""The periodic tasks of a registry node (protocol.md §6.9–6.11, §7.2), driven by asyncio.
+
+Each task calls one core method on an interval; the core decides everything. Intervals come from
+the configuration, so tests can run the real process with sub-second timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from eureka.registry import Registry, ResponseCache
+from eureka.registry.config import RegistryConfig
+
+__all__ = ["Timers"]
+
+log = logging.getLogger("eureka.server")
+
+# Eureka's renews-per-minute counter is, by definition, a one-minute bucket (§6.11).
+RENEWS_BUCKET_SECONDS = 60.0
+
+
+class Timers:
+    def __init__(
+        self,
+        registry: Registry,
+        cache: ResponseCache,
+        config: RegistryConfig,
+        *,
+        count_for_threshold: Callable[[], int] | None = None,
+        renews_bucket_seconds: float = RENEWS_BUCKET_SECONDS,
+    ) -> None:
+        self.registry = registry
+        self.cache = cache
+        self.config = config
+        self._count = count_for_threshold or registry.instance_count
+        self._bucket = renews_bucket_seconds
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_reason: str | None = None
+
+    def start(self) -> None:
+        cfg = self.config
+        self._spawn("eviction", cfg.eviction_interval_timer_in_ms / 1000, self._evict)
+        self._spawn(
+            "delta retention", cfg.delta_retention_timer_interval_in_ms / 1000, self._prune
+        )
+        self._spawn("renews bucket", self._bucket, self.registry.tick_renews_bucket)
+        self._spawn(
+            "renewal threshold",
+            cfg.renewal_threshold_update_interval_ms / 1000,
+            self._update_threshold,
+        )
+        if cfg.use_read_only_response_cache:
+            self._spawn(
+                "read-only cache", cfg.response_cache_update_interval_ms / 1000, self._refresh_cache
+            )
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    def _spawn(self, name: str, interval: float, job: Callable[[], object]) -> None:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                try:
+                    job()
+                except Exception:
+                    log.exception("periodic task %s failed", name)
+
+        self._tasks.append(asyncio.get_running_loop().create_task(loop(), name=name))
+
+    def _evict(self) -> None:
+        evicted = self.registry.evict()
+        if evicted:
+            log.info(
+                "evicted %d expired lease(s): %s",
+                len(evicted),
+                ", ".join(f"{i.app}/{i.id}" for i in evicted[:10]),
+            )
+        self._log_self_preservation()
+
+    def _prune(self) -> None:
+        self.registry.prune_delta_queue()
+
+    def _update_threshold(self) -> None:
+        self.registry.update_renewal_threshold(self._count())
+        self._log_self_preservation()
+
+    def _refresh_cache(self) -> None:
+        self.cache.refresh_read_only()
+
+    def _log_self_preservation(self) -> None:
+        reason = self.registry.self_preservation_state().reason
+        if reason != self._last_reason:
+            if reason:
+                log.warning("self-preservation: eviction suspended: %s", reason)
+            else:
+                log.info("self-preservation: lease expiration enabled")
+            self._last_reason = reason

@@ -1,0 +1,134 @@
+"""Start a real `eureka server` process on a free loopback port, and stop it by PID.
+
+Integration and cluster tests talk HTTP to these processes; nothing in them is mocked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+# Short timers so that lease expiry, eviction and delta retention can be observed in seconds.
+FAST_SETTINGS: dict[str, str] = {
+    "eureka.server.eviction-interval-timer-in-ms": "500",
+    "eureka.server.delta-retention-timer-interval-in-ms": "500",
+    "eureka.server.enable-self-preservation": "false",
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    def __init__(
+        self,
+        port: int | None = None,
+        settings: Mapping[str, str] | None = None,
+        peers: list[str] | None = None,
+    ) -> None:
+        self.port = port or free_port()
+        self.settings = dict(FAST_SETTINGS if settings is None else settings)
+        self.peers = peers or []
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self.log_path: Path | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The service URL a Eureka client is configured with."""
+        return f"{self.base}/eureka/"
+
+    def start(self, wait: bool = True) -> ServerProcess:
+        args = [sys.executable, "-m", "eureka.cli", "server", "--port", str(self.port)]
+        args += ["--my-url", self.url]
+        for key, value in self.settings.items():
+            args += ["--set", f"{key}={value}"]
+        for peer in self.peers:
+            args += ["--peer", peer]
+        fd, name = tempfile.mkstemp(prefix=f"eureka-{self.port}-", suffix=".log")
+        os.close(fd)
+        self.log_path = Path(name)
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.output()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.base}/eureka/status", timeout=1.0).status_code == 200:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"server not ready after {timeout} s:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout)
+        code = self.proc.returncode
+        self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return code
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        if self.log_path is not None:
+            self.log_path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def running_server(**kwargs: object) -> Iterator[ServerProcess]:
+    server = ServerProcess(**kwargs)  # type: ignore[arg-type]
+    with server:
+        yield server
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):  # type: ignore[no-untyped-def]
+    """Poll `predicate` until it returns a truthy value; return that value or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s (last value: {last!r})")
