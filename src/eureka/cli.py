@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from eureka.errors import BadInput
@@ -64,7 +65,13 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(serve(config))
     except KeyboardInterrupt:
         pass
-    return 0
+    # Everything is stopped and flushed at this point. Skip interpreter finalisation: granian's
+    # runtime threads can still be unwinding then, and touching a finalising interpreter makes
+    # them abort the process (seen as an intermittent SIGABRT after a clean SIGTERM shutdown).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

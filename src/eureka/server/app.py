@@ -142,12 +142,12 @@ class EurekaApp:
             overridden_status=overridden,
         )
         reply_type = JSON if request.entity_wants_json else XML
+        # The lease was renewed even when the timestamps disagree (a 404 telling the client to
+        # re-register, or a 409): replicate the heartbeat first, as Java does.
+        if result.renewed and not request.is_replication:
+            self.replicator.heartbeat(app, instance_id)
         if result.outcome is RenewOutcome.NOT_FOUND:
             return empty(404, reply_type)
-        # The renewal itself succeeded even when the timestamps disagree: replicate it first,
-        # as Java does, then report the conflict.
-        if not request.is_replication:
-            self.replicator.heartbeat(app, instance_id)
         if result.outcome is RenewOutcome.CONFLICT and result.instance is not None:
             return self._entity(request, result.instance, 409)
         return empty(200, reply_type)
