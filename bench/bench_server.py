@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 import httpx
+from tests.integration.server_process import ServerProcess, free_port
 
 from bench.table import print_table
 from eureka.model import DataCenterInfo, InstanceInfo, LeaseInfo
 from eureka.replication.protocol import Action, ReplicationInstance, encode_batch
-from tests.integration.server_process import ServerProcess, free_port
 
 DURATION = os.environ.get("BENCH_WRK_DURATION", "5s")
 CONNECTIONS = 64
@@ -42,7 +42,9 @@ def _ensure_tools() -> None:
     if missing:
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "nginx-light", "wrk"], check=True, env=env)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "nginx-light", "wrk"], check=True, env=env
+        )
 
 
 def _instance(i: int) -> InstanceInfo:
@@ -95,13 +97,17 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def _wrk(url: str, *, headers: dict[str, str] | None = None, script: str | None = None) -> tuple[float, str]:
+def _wrk(
+    url: str, *, headers: dict[str, str] | None = None, script: str | None = None
+) -> tuple[float, str]:
     args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency"]
     for key, value in (headers or {}).items():
         args += ["-H", f"{key}: {value}"]
     if script:
         args += ["-s", script]
-    out = subprocess.run([*args, url], capture_output=True, text=True, timeout=120).stdout
+    out = subprocess.run(
+        [*args, url], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p99 = re.search(r"99%\s+([\d.]+\w+)", out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -199,9 +205,22 @@ def run() -> None:
         bare_env = dict(os.environ, BARE_BODY_DIR=str(root / "www"))
         processes.append(
             subprocess.Popen(
-                [sys.executable, "-m", "granian", "--interface", "rsgi", "--host", "127.0.0.1",
-                 "--port", str(bare_port), "--backpressure", "16384", "--log-level", "warning",
-                 "bench.bare_rsgi:app"],
+                [
+                    sys.executable,
+                    "-m",
+                    "granian",
+                    "--interface",
+                    "rsgi",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(bare_port),
+                    "--backpressure",
+                    "16384",
+                    "--log-level",
+                    "warning",
+                    "bench.bare_rsgi:app",
+                ],
                 env=bare_env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -216,12 +235,19 @@ def run() -> None:
             ("GET /eureka/apps (10k, gzip)", apps_url, "/apps"),
             ("GET /eureka/apps/delta (gzip)", delta_url, "/delta"),
         ):
-            n_rps, n_p99 = _wrk(f"http://127.0.0.1:{nginx_port}{ref}", headers=gz)
-            b_rps, b_p99 = _wrk(f"http://127.0.0.1:{bare_port}{ref}", headers=gz)
+            n_rps, _ = _wrk(f"http://127.0.0.1:{nginx_port}{ref}", headers=gz)
+            b_rps, _ = _wrk(f"http://127.0.0.1:{bare_port}{ref}", headers=gz)
             o_rps, o_p99 = _wrk(ours, headers=gz)
             rows.append(
-                (label, f"{n_rps:,.0f}", f"{b_rps:,.0f}", f"{o_rps:,.0f}",
-                 f"{o_rps / n_rps:.2f}", f"{o_rps / b_rps:.2f}", o_p99)
+                (
+                    label,
+                    f"{n_rps:,.0f}",
+                    f"{b_rps:,.0f}",
+                    f"{o_rps:,.0f}",
+                    f"{o_rps / n_rps:.2f}",
+                    f"{o_rps / b_rps:.2f}",
+                    o_p99,
+                )
             )
 
         script = root / "renew.lua"
@@ -232,8 +258,15 @@ def run() -> None:
         b_rps, _ = _wrk(f"http://127.0.0.1:{bare_port}/", script=str(nscript))
         o_rps, o_p99 = _wrk(server.base, script=str(script))
         rows.append(
-            ("PUT renew (spread over 10k)", f"{n_rps:,.0f}", f"{b_rps:,.0f}", f"{o_rps:,.0f}",
-             f"{o_rps / n_rps:.2f}", f"{o_rps / b_rps:.2f}", o_p99)
+            (
+                "PUT renew (spread over 10k)",
+                f"{n_rps:,.0f}",
+                f"{b_rps:,.0f}",
+                f"{o_rps:,.0f}",
+                f"{o_rps / n_rps:.2f}",
+                f"{o_rps / b_rps:.2f}",
+                o_p99,
+            )
         )
 
         stop = threading.Event()
@@ -244,11 +277,26 @@ def run() -> None:
         stop.set()
         churner.join()
         rows.append(
-            (f"GET /eureka/apps while {churn_result[0] // 5} changes/s churn", "", "", f"{c_rps:,.0f}", "", "", c_p99)
+            (
+                f"GET /eureka/apps while {churn_result[0] // 5} changes/s churn",
+                "",
+                "",
+                f"{c_rps:,.0f}",
+                "",
+                "",
+                c_p99,
+            )
         )
         print_table(
-            ["request (wrk -t2 -c64, one server process)", "nginx req/s", "bare granian req/s",
-             "eureka-py req/s", "ratio to nginx", "ratio to bare granian", "eureka-py p99"],
+            [
+                "request (wrk -t2 -c64, one server process)",
+                "nginx req/s",
+                "bare granian req/s",
+                "eureka-py req/s",
+                "ratio to nginx",
+                "ratio to bare granian",
+                "eureka-py p99",
+            ],
             rows,
         )
 
@@ -275,7 +323,10 @@ def run() -> None:
                 ("GET /apps 10k gzip, first after a change (median)", f"{after[15] * 1000:.2f} ms"),
                 ("server RSS empty", f"{rss_empty / 1024:.1f} MiB"),
                 ("memory per instance at 10k", f"{(rss_10k - rss_empty) * 1024 / 10_000:,.0f} B"),
-                ("memory per instance at 100k", f"{(rss_100k - rss_empty) * 1024 / 100_000:,.0f} B"),
+                (
+                    "memory per instance at 100k",
+                    f"{(rss_100k - rss_empty) * 1024 / 100_000:,.0f} B",
+                ),
             ],
         )
     finally:

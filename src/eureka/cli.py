@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import asyncio
 import logging
 import os
@@ -37,8 +38,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from eureka.server.config import load_config
-    from eureka.server.node import serve
+    # Imported here so that `eureka --help` does not pay for loading the server.
+    from eureka.server.config import load_config  # noqa: PLC0415
+    from eureka.server.node import serve  # noqa: PLC0415
 
     overrides: dict[str, object] = {
         "host": args.host,
@@ -61,10 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         level=config.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))
-    except KeyboardInterrupt:
-        pass
     # Everything is stopped and flushed at this point. Skip interpreter finalisation: granian's
     # runtime threads can still be unwinding then, and touching a finalising interpreter makes
     # them abort the process (seen as an intermittent SIGABRT after a clean SIGTERM shutdown).

@@ -35,7 +35,9 @@ def _body(instance_id: str, *, duration: int = 90, status: str = "UP") -> dict:
 
 def _view(server: ServerProcess) -> dict[str, str]:
     """instance id → status as this node serves it (empty while it refuses reads)."""
-    response = httpx.get(f"{server.base}/eureka/apps", headers={"Accept": "application/json"}, timeout=5)
+    response = httpx.get(
+        f"{server.base}/eureka/apps", headers={"Accept": "application/json"}, timeout=5
+    )
     if response.status_code != 200:
         return {}
     return {
@@ -47,7 +49,9 @@ def _view(server: ServerProcess) -> dict[str, str]:
 
 def _register(server: ServerProcess, instance_id: str, **kwargs: object) -> None:
     response = httpx.post(
-        f"{server.base}/eureka/apps/ORDER-SERVICE", json=_body(instance_id, **kwargs), headers=JSON  # type: ignore[arg-type]
+        f"{server.base}/eureka/apps/ORDER-SERVICE",
+        json=_body(instance_id, **kwargs),
+        headers=JSON,  # type: ignore[arg-type]
     )
     assert response.status_code == 204
 
@@ -64,7 +68,9 @@ def cluster() -> Iterator[list[ServerProcess]]:
         for node in nodes:
             node.wait_ready()
         for node in nodes:
-            wait_for(lambda n=node: httpx.get(f"{n.base}/eureka/apps").status_code == 200, timeout=15)
+            wait_for(
+                lambda n=node: httpx.get(f"{n.base}/eureka/apps").status_code == 200, timeout=15
+            )
         yield nodes
     finally:
         for node in nodes:
@@ -85,7 +91,10 @@ def test_changes_on_any_node_reach_every_node(cluster: list[ServerProcess]) -> N
     for node in (a, c):
         assert _view(node).get("i-1") == "UP"
 
-    assert httpx.put(f"{c.base}/eureka/apps/ORDER-SERVICE/i-1/status?value=OUT_OF_SERVICE").status_code == 200
+    assert (
+        httpx.put(f"{c.base}/eureka/apps/ORDER-SERVICE/i-1/status?value=OUT_OF_SERVICE").status_code
+        == 200
+    )
     for node in (a, b):
         wait_for(lambda n=node: _view(n).get("i-1") == "OUT_OF_SERVICE", timeout=5)
     overrides = httpx.get(f"{a.base}/eureka/serverinfo/statusoverrides").json()
@@ -111,7 +120,12 @@ def test_killed_node_converges_after_restart(cluster: list[ServerProcess]) -> No
         _register(a, f"during-{i}")
     for i in range(0, 10, 2):
         assert httpx.delete(f"{a.base}/eureka/apps/ORDER-SERVICE/before-{i}").status_code == 200
-    assert httpx.put(f"{b.base}/eureka/apps/ORDER-SERVICE/during-3/status?value=OUT_OF_SERVICE").status_code == 200
+    assert (
+        httpx.put(
+            f"{b.base}/eureka/apps/ORDER-SERVICE/during-3/status?value=OUT_OF_SERVICE"
+        ).status_code
+        == 200
+    )
     wait_for(lambda: _view(b) == _view(a), timeout=5)
 
     c.start()
@@ -136,10 +150,14 @@ def test_unreachable_peer_is_reported_and_the_rest_works() -> None:
         dead = [p for p in status["peers"] if p["url"] == urls[2]]
         assert dead, status["peers"]
         wait_for(
-            lambda: next(
-                p for p in httpx.get(f"{a.base}/eureka/status").json()["peers"] if p["url"] == urls[2]
-            )["consecutive_failures"]
-            > 0,
+            lambda: (
+                next(
+                    p
+                    for p in httpx.get(f"{a.base}/eureka/status").json()["peers"]
+                    if p["url"] == urls[2]
+                )["consecutive_failures"]
+                > 0
+            ),
             timeout=10,
         )
     finally:

@@ -43,7 +43,8 @@ class DriverProcess:
                 break
             time.sleep(0.05)
         raise AssertionError(
-            f"driver condition not met; last snapshot {self.latest!r}; stderr {self.stderr[-2000:]!r}"
+            f"driver condition not met; last snapshot {self.latest!r}; "
+            f"stderr {self.stderr[-2000:]!r}"
         )
 
     def stop(self, timeout: float = 15.0) -> None:

@@ -9,6 +9,7 @@ Usage: python pyclient_driver.py SERVICE_URL APP INSTANCE_ID PORT
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -72,10 +73,8 @@ async def main() -> None:
     threading.Thread(target=read_stdin, daemon=True).start()
     while not stop.is_set():
         snapshot(client, "state")
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.2)
-        except TimeoutError:
-            pass
     await client.stop()
     snapshot(client, "stopped")
     os._exit(0)

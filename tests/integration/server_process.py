@@ -13,11 +13,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import httpx
+
+T = TypeVar("T")
 
 # Short timers so that lease expiry, eviction and delta retention can be observed in seconds.
 FAST_SETTINGS: dict[str, str] = {
@@ -122,10 +124,10 @@ def running_server(**kwargs: object) -> Iterator[ServerProcess]:
         yield server
 
 
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):  # type: ignore[no-untyped-def]
-    """Poll `predicate` until it returns a truthy value; return that value or fail after `timeout`."""
+def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.05) -> T:
+    """Poll `predicate` until it returns a truthy value; return it, or fail after `timeout`."""
     deadline = time.monotonic() + timeout
-    last = None
+    last: T | None = None
     while time.monotonic() < deadline:
         last = predicate()
         if last:

@@ -21,10 +21,30 @@ XML_HEADERS = {"Accept": "application/xml", "Content-Type": "application/xml"}
 
 REGISTRATIONS = [
     # (fixture, content type, app, effective id)
-    ("register-instance-netflix-client.json", "json", "INVENTORY-SERVICE", "inventory-1.example.internal"),
-    ("register-instance-netflix-client.xml", "xml", "INVENTORY-SERVICE", "inventory-1.example.internal"),
-    ("register-instance-springcloud-jersey.json", "json", "ORDER-SERVICE", "10.0.1.13:order-service:8080"),
-    ("register-instance-springcloud-restclient.json", "json", "ORDER-SERVICE", "10.0.1.13:order-service:8080"),
+    (
+        "register-instance-netflix-client.json",
+        "json",
+        "INVENTORY-SERVICE",
+        "inventory-1.example.internal",
+    ),
+    (
+        "register-instance-netflix-client.xml",
+        "xml",
+        "INVENTORY-SERVICE",
+        "inventory-1.example.internal",
+    ),
+    (
+        "register-instance-springcloud-jersey.json",
+        "json",
+        "ORDER-SERVICE",
+        "10.0.1.13:order-service:8080",
+    ),
+    (
+        "register-instance-springcloud-restclient.json",
+        "json",
+        "ORDER-SERVICE",
+        "10.0.1.13:order-service:8080",
+    ),
     ("register-instance-amazon.json", "json", "PAYMENT-SERVICE", "i-0a1b2c3d4e5f60001"),
 ]
 
@@ -112,7 +132,8 @@ def test_full_delta_app_instance_and_vip_reads(server: ServerProcess) -> None:
     assert app.json()["application"]["name"] == "ORDER-SERVICE"
 
     by_id = httpx.get(
-        f"{server.base}/eureka/instances/i-0a1b2c3d4e5f60001", headers={"Accept": "application/json"}
+        f"{server.base}/eureka/instances/i-0a1b2c3d4e5f60001",
+        headers={"Accept": "application/json"},
     )
     assert by_id.status_code == 200
     assert by_id.json()["instance"]["dataCenterInfo"]["name"] == "Amazon"
@@ -245,13 +266,19 @@ def test_override_lifecycle_and_cancel(server: ServerProcess) -> None:
     instance = httpx.get(base, headers={"Accept": "application/json"}).json()["instance"]
     assert instance["metadata"]["zone"] == "z1"
 
-    assert httpx.put(f"{server.base}/eureka/apps/ORDER-SERVICE/nope/status?value=UP").status_code == 404
+    assert (
+        httpx.put(f"{server.base}/eureka/apps/ORDER-SERVICE/nope/status?value=UP").status_code
+        == 404
+    )
     assert httpx.delete(f"{server.base}/eureka/apps/ORDER-SERVICE/nope/status").status_code == 404
     assert httpx.delete(base).status_code == 200
     assert httpx.delete(base).status_code == 404
     delta = _apps_json(server.base, "/eureka/apps/delta")
     deleted = [
-        i for a in delta["applications"]["application"] for i in a["instance"] if i["instanceId"] == iid
+        i
+        for a in delta["applications"]["application"]
+        for i in a["instance"]
+        if i["instanceId"] == iid
     ]
     assert deleted[0]["actionType"] == "DELETED"
     assert _apps_json(server.base)["applications"]["application"] == []
@@ -279,7 +306,9 @@ def test_bad_input_gets_4xx_and_changes_nothing(server: ServerProcess) -> None:
         headers=XML_HEADERS,
     )
     assert malformed_xml.status_code == 400
-    assert etree.fromstring(malformed_xml.content).findtext("message") == "cannot parse request body"
+    assert (
+        etree.fromstring(malformed_xml.content).findtext("message") == "cannot parse request body"
+    )
 
     missing_host = httpx.post(
         f"{apps}/ORDER-SERVICE",
@@ -306,14 +335,21 @@ def test_bad_input_gets_4xx_and_changes_nothing(server: ServerProcess) -> None:
         b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
         b"<instance><hostName>&lol2;</hostName><app>ORDER-SERVICE</app></instance>"
     )
-    assert httpx.post(f"{apps}/ORDER-SERVICE", content=laughs, headers=XML_HEADERS).status_code == 400
+    assert (
+        httpx.post(f"{apps}/ORDER-SERVICE", content=laughs, headers=XML_HEADERS).status_code == 400
+    )
     external = (
         b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
         b"<instance><hostName>&e;</hostName></instance>"
     )
-    assert httpx.post(f"{apps}/ORDER-SERVICE", content=external, headers=XML_HEADERS).status_code == 400
+    assert (
+        httpx.post(f"{apps}/ORDER-SERVICE", content=external, headers=XML_HEADERS).status_code
+        == 400
+    )
     huge = b'{"instance":{"hostName":"' + b"x" * (9 * 1024 * 1024) + b'"}}'
-    assert httpx.post(f"{apps}/ORDER-SERVICE", content=huge, headers=JSON_HEADERS).status_code == 413
+    assert (
+        httpx.post(f"{apps}/ORDER-SERVICE", content=huge, headers=JSON_HEADERS).status_code == 413
+    )
     not_gzip = httpx.post(
         f"{apps}/ORDER-SERVICE",
         content=b"not gzip at all",
@@ -326,7 +362,12 @@ def test_bad_input_gets_4xx_and_changes_nothing(server: ServerProcess) -> None:
     assert httpx.put(f"{iid}?lastDirtyTimestamp=yesterday").status_code == 400
     assert httpx.put(f"{iid}?overriddenstatus=nope").status_code == 400
     assert httpx.delete(f"{iid}/status?value=maybe").status_code == 400
-    assert httpx.post(f"{server.base}/eureka/peerreplication/batch/", content=b"{", headers=JSON_HEADERS).status_code == 400
+    assert (
+        httpx.post(
+            f"{server.base}/eureka/peerreplication/batch/", content=b"{", headers=JSON_HEADERS
+        ).status_code
+        == 400
+    )
     assert httpx.post(f"{apps}", content=b"{}", headers=JSON_HEADERS).status_code == 405
     assert httpx.get(f"{server.base}/eureka/nothing/here/at/all").status_code == 404
 
@@ -352,9 +393,9 @@ def test_lease_expiry_evicts_and_reports_deleted_in_delta() -> None:
         # Honest expiry: gone about one lease duration (1 s) after the last renewal, not two.
         assert time.monotonic() - started < 4.0
         delta = _apps_json(server.base, "/eureka/apps/delta")
-        assert [i["actionType"] for a in delta["applications"]["application"] for i in a["instance"]] == [
-            "DELETED"
-        ]
+        assert [
+            i["actionType"] for a in delta["applications"]["application"] for i in a["instance"]
+        ] == ["DELETED"]
         assert "evicted" in server.output()
 
 

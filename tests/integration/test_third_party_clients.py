@@ -64,7 +64,9 @@ def _start_js_client(server: ServerProcess, app: str, instance_id: str) -> Drive
 
 
 def _js_available() -> bool:
-    return shutil.which("node") is not None and (JS_DIR / "node_modules" / "eureka-js-client").is_dir()
+    return (
+        shutil.which("node") is not None and (JS_DIR / "node_modules" / "eureka-js-client").is_dir()
+    )
 
 
 CLIENTS: list[tuple[str, Callable[[ServerProcess, str, str], DriverProcess]]] = [
@@ -91,7 +93,9 @@ def test_third_party_client_lifecycle(
 ) -> None:
     if name == "eureka-js-client" and not _js_available():
         pytest.fail("eureka-js-client is not installed: run `make js-deps` (needs node and npm)")
-    app, instance_id = ("PYCLIENT", "pyclient-1") if name.startswith("py") else ("JSCLIENT", "jsclient-1")
+    app, instance_id = (
+        ("PYCLIENT", "pyclient-1") if name.startswith("py") else ("JSCLIENT", "jsclient-1")
+    )
     # ORDER-SERVICE exists before the client starts: py-eureka-client can only learn about a new
     # *application* by a full fetch (its get_application never returns None, so its delta merge
     # never adds an app), but it learns about new *instances* by delta, which is what we test.
@@ -99,9 +103,7 @@ def test_third_party_client_lifecycle(
     base_body["instance"].update(
         instanceId="10.0.1.12:order-service:8080", hostName="10.0.1.12", ipAddr="10.0.1.12"
     )
-    assert (
-        httpx.post(f"{server.base}/eureka/apps/ORDER-SERVICE", json=base_body).status_code == 204
-    )
+    assert httpx.post(f"{server.base}/eureka/apps/ORDER-SERVICE", json=base_body).status_code == 204
     driver = start(server, app, instance_id)
     try:
         # Registered and fetched in full.
@@ -128,7 +130,9 @@ def test_third_party_client_lifecycle(
         assert seen["full"] == full_fetches, "learned about the new instance by a full fetch"
 
         # ... and so does its cancellation.
-        assert httpx.delete(f"{server.base}/eureka/apps/ORDER-SERVICE/{OTHER_ID}").status_code == 200
+        assert (
+            httpx.delete(f"{server.base}/eureka/apps/ORDER-SERVICE/{OTHER_ID}").status_code == 200
+        )
         gone = driver.wait_until(lambda s: OTHER_ID not in _ids(s, "ORDER-SERVICE"))
         assert gone["full"] == full_fetches, "learned about the cancellation by a full fetch"
 

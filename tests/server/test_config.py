@@ -10,7 +10,12 @@ from eureka.server.config import load_config
 
 def test_defaults_are_a_single_local_node() -> None:
     config = load_config(environ={})
-    assert (config.host, config.port, config.prefix, config.peers) == ("127.0.0.1", 8761, "/eureka", ())
+    assert (config.host, config.port, config.prefix, config.peers) == (
+        "127.0.0.1",
+        8761,
+        "/eureka",
+        (),
+    )
     assert config.registry.enable_self_preservation is True
     assert config.registry.retention_time_in_ms_in_delta_queue == 180_000
 
@@ -48,7 +53,9 @@ def test_netflix_keys_environment_and_flags_in_precedence_order(tmp_path: Path) 
         "EUREKA_SERVER_EVICTION_INTERVAL_TIMER_IN_MS": "2000",
         "EUREKA_SERVER_ENABLE_SELF_PRESERVATION": "false",
     }
-    config = load_config(config_file=path, environ=environ, overrides={"eviction-interval-timer-in-ms": "3000"})
+    config = load_config(
+        config_file=path, environ=environ, overrides={"eviction-interval-timer-in-ms": "3000"}
+    )
     assert config.registry.enable_self_preservation is False  # environment beats the file
     assert config.registry.eviction_interval_timer_in_ms == 3000  # flags beat the environment
 

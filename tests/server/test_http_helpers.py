@@ -9,7 +9,9 @@ from eureka.server.http import Request, decompress_body, parse_query
 
 
 def _request(**headers: str) -> Request:
-    return Request("GET", "/eureka/apps", "", {k.lower().replace("_", "-"): v for k, v in headers.items()})
+    return Request(
+        "GET", "/eureka/apps", "", {k.lower().replace("_", "-"): v for k, v in headers.items()}
+    )
 
 
 def test_negotiation_follows_eureka_substring_rules() -> None:

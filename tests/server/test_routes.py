@@ -17,7 +17,10 @@ PREFIX = ("eureka",)
         ("/eureka/anything/apps", Route("apps", (), v1=False)),
         ("/v2/apps", Route("apps", (), v1=False)),
         ("/apps/ORDER", Route("apps", ("ORDER",), v1=False)),
-        ("/eureka/apps/A/10.0.1.13%3Aorder%3A8080", Route("apps", ("A", "10.0.1.13:order:8080"), v1=False)),
+        (
+            "/eureka/apps/A/10.0.1.13%3Aorder%3A8080",
+            Route("apps", ("A", "10.0.1.13:order:8080"), v1=False),
+        ),
         ("/eureka/apps/A/x:y/status", Route("apps", ("A", "x:y", "status"), v1=False)),
         ("/eureka/serverinfo/statusoverrides", Route("serverinfo", ("statusoverrides",), v1=False)),
         ("/eureka/", Route("", (), v1=False)),

@@ -7,7 +7,7 @@ user mount the registry inside their own ASGI application.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any
 
 from eureka.server.app import EurekaApp
@@ -15,7 +15,23 @@ from eureka.server.http import Request, Response, text
 
 __all__ = ["AsgiAdapter", "RsgiAdapter"]
 
-Hook = Callable[[], Awaitable[None]]
+Hook = Callable[[], Coroutine[Any, Any, None]]
+
+
+def _run_hook(loop: asyncio.AbstractEventLoop, hook: Hook) -> None:
+    # Granian's embedded server calls the hooks from inside its running loop (start-up work
+    # such as the peer sync then runs while requests are already served); a worker process
+    # calls them before its loop runs.
+    if loop.is_running():
+        task = loop.create_task(hook())
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
+    else:
+        loop.run_until_complete(hook())
+
+
+# Strong references to hook tasks: the loop keeps only weak ones.
+_BACKGROUND: set[asyncio.Task[None]] = set()
 
 
 def _too_large(limit: int) -> Response:
@@ -35,22 +51,18 @@ class RsgiAdapter:
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._on_start is not None:
-            loop.run_until_complete(self._on_start()) if not loop.is_running() else loop.create_task(
-                self._on_start()
-            )
+            _run_hook(loop, self._on_start)
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._on_stop is not None:
-            loop.run_until_complete(self._on_stop()) if not loop.is_running() else loop.create_task(
-                self._on_stop()
-            )
+            _run_hook(loop, self._on_stop)
 
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
         if scope.proto != "http":
             return
         headers: dict[str, str] = {}
-        for name, value in scope.headers.items():
-            name = name.lower()
+        for raw_name, value in scope.headers.items():
+            name = raw_name.lower()
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
         response = None
         body = b""
@@ -92,9 +104,7 @@ class AsgiAdapter:
         self._on_stop = on_stop
         self._limit = app.config.max_body_bytes
 
-    async def __call__(
-        self, scope: MutableMapping[str, Any], receive: Receive, send: Send
-    ) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
@@ -138,7 +148,9 @@ class AsgiAdapter:
             {
                 "type": "http.response.start",
                 "status": response.status,
-                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers],
+                "headers": [
+                    (k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers
+                ],
             }
         )
         body = b"" if scope["method"] == "HEAD" else response.body

@@ -47,9 +47,11 @@ class Request:
 
     @property
     def entity_wants_json(self) -> bool:
-        """Entity endpoints follow JAX-RS negotiation with XML listed first: JSON only when asked."""
+        """Entity endpoints use JAX-RS negotiation, XML listed first: JSON only when asked."""
         accept = self.header("accept").lower()
-        return "json" in accept and ("xml" not in accept or accept.find("json") < accept.find("xml"))
+        return "json" in accept and (
+            "xml" not in accept or accept.find("json") < accept.find("xml")
+        )
 
     @property
     def accepts_gzip(self) -> bool:

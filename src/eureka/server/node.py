@@ -101,7 +101,7 @@ async def serve(config: ServerConfig) -> None:
 
     node = Node(config)
     server = Server(
-        node.rsgi(),
+        RsgiAdapter(node.app, on_start=node.start),
         address=config.host,
         port=config.port,
         interface=Interfaces.RSGI,
@@ -113,4 +113,9 @@ async def serve(config: ServerConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, server.stop)
-    await server.serve()
+    try:
+        await server.serve()
+    finally:
+        # Stopped here rather than from granian's worker teardown, so that it runs to the end
+        # (closing peer connections) before the loop does.
+        await node.stop()

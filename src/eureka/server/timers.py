@@ -43,9 +43,7 @@ class Timers:
     def start(self) -> None:
         cfg = self.config
         self._spawn("eviction", cfg.eviction_interval_timer_in_ms / 1000, self._evict)
-        self._spawn(
-            "delta retention", cfg.delta_retention_timer_interval_in_ms / 1000, self._prune
-        )
+        self._spawn("delta retention", cfg.delta_retention_timer_interval_in_ms / 1000, self._prune)
         self._spawn("renews bucket", self._bucket, self.registry.tick_renews_bucket)
         self._spawn(
             "renewal threshold",
