@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -26,12 +25,13 @@ from eureka.replication.protocol import Action, ReplicationInstance, encode_batc
 DURATION = os.environ.get("BENCH_WRK_DURATION", "5s")
 CONNECTIONS = 64
 APPS = 50
+RETENTION_MS = 10_000
 
 RENEW_LUA = """
 counter = 0
 request = function()
   counter = counter + 1
-  local i = (counter * 7919) % %(n)d
+  local i = (counter * 7919) %% %(n)d
   return wrk.format("PUT", "%(prefix)s" .. "APP-" .. (i %% %(apps)d) .. "/inst-" .. i)
 end
 """
@@ -98,9 +98,13 @@ def _rss_kb(pid: int) -> int:
 
 
 def _wrk(
-    url: str, *, headers: dict[str, str] | None = None, script: str | None = None
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    script: str | None = None,
+    connections: int = CONNECTIONS,
 ) -> tuple[float, str]:
-    args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency"]
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{DURATION}", "--latency"]
     for key, value in (headers or {}).items():
         args += ["-H", f"{key}: {value}"]
     if script:
@@ -170,30 +174,29 @@ def _fetch_gzip(url: str) -> bytes:
         return body
 
 
-def _churn(base: str, stop: threading.Event, per_second: int = 100) -> int:
-    changes = 0
-    with httpx.Client() as client:
-        while not stop.is_set():
-            started = time.monotonic()
-            i = (changes * 37) % 10_000
-            status = "OUT_OF_SERVICE" if changes % 2 == 0 else "UP"
-            client.put(f"{base}/eureka/apps/APP-{i % APPS}/inst-{i}/status?value={status}")
-            changes += 1
-            time.sleep(max(0.0, 1 / per_second - (time.monotonic() - started)))
-    return changes
-
-
 def run() -> None:
     _ensure_tools()
-    settings = {"eureka.server.enable-self-preservation": "false"}
+    # A short delta retention lets the 10k registrations of the set-up age out of the delta, so
+    # that the delta measured is a realistic one (20 recent changes), not the whole registry.
+    settings = {
+        "eureka.server.enable-self-preservation": "false",
+        "eureka.server.retention-time-in-m-s-in-delta-queue": str(RETENTION_MS),
+        "eureka.server.delta-retention-timer-interval-in-ms": "500",
+    }
     server = ServerProcess(settings=settings).start()
     root = Path(tempfile.mkdtemp(prefix="eureka-bench-"))
+    # nginx's workers run as an unprivileged user: they must be able to read the files.
+    root.chmod(0o755)
     processes: list[subprocess.Popen[bytes]] = []
     try:
         assert server.proc is not None
         rss_empty = _rss_kb(server.proc.pid)
         _populate(server.base, 0, 10_000)
         rss_10k = _rss_kb(server.proc.pid)
+        time.sleep(RETENTION_MS / 1000 + 1)
+        with httpx.Client() as client:
+            for i in range(20):
+                client.put(f"{server.base}/eureka/apps/APP-{i % APPS}/inst-{i}/status?value=DOWN")
         apps_url = f"{server.base}/eureka/apps"
         delta_url = f"{server.base}/eureka/apps/delta"
         (root / "www").mkdir()
@@ -233,7 +236,7 @@ def run() -> None:
         rows = []
         for label, ours, ref in (
             ("GET /eureka/apps (10k, gzip)", apps_url, "/apps"),
-            ("GET /eureka/apps/delta (gzip)", delta_url, "/delta"),
+            ("GET /eureka/apps/delta (20 changes, gzip)", delta_url, "/delta"),
         ):
             n_rps, _ = _wrk(f"http://127.0.0.1:{nginx_port}{ref}", headers=gz)
             b_rps, _ = _wrk(f"http://127.0.0.1:{bare_port}{ref}", headers=gz)
@@ -269,22 +272,26 @@ def run() -> None:
             )
         )
 
-        stop = threading.Event()
-        churn_result: list[int] = []
-        churner = threading.Thread(target=lambda: churn_result.append(_churn(server.base, stop)))
-        churner.start()
-        c_rps, c_p99 = _wrk(apps_url, headers=gz)
-        stop.set()
-        churner.join()
+        # A client fleet polls, it does not saturate: 8 connections of GETs while 100 status
+        # changes per second arrive from another process.
+        seconds = float(DURATION.rstrip("s"))
+        churner = subprocess.Popen(
+            [sys.executable, "-m", "bench.churn", server.base, "100", str(seconds)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        c_rps, c_p99 = _wrk(apps_url, headers=gz, connections=8)
+        out, _ = churner.communicate(timeout=60)
+        changes, change_p99 = out.split()
         rows.append(
             (
-                f"GET /eureka/apps while {churn_result[0] // 5} changes/s churn",
+                f"GET /eureka/apps (-c8) while {float(changes) / seconds:.0f} changes/s churn",
                 "",
                 "",
                 f"{c_rps:,.0f}",
                 "",
                 "",
-                c_p99,
+                f"{c_p99} (change p99 {change_p99} ms)",
             )
         )
         print_table(

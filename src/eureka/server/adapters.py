@@ -60,17 +60,17 @@ class RsgiAdapter:
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
         if scope.proto != "http":
             return
-        headers: dict[str, str] = {}
-        for raw_name, value in scope.headers.items():
-            name = raw_name.lower()
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        # Granian's header map is looked up lazily (names arrive lower-cased): copying every
+        # header into a dict cost more than the registry's own work on a renewal.
+        headers = scope.headers
         response = None
         body = b""
-        if scope.method in ("POST", "PUT", "DELETE", "PATCH"):
-            declared = headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > self._limit:
+        if scope.method in _WITH_BODY:
+            declared = headers.get("content-length")
+            chunked = declared is None and "chunked" in (headers.get("transfer-encoding") or "")
+            if declared is not None and declared.isdigit() and int(declared) > self._limit:
                 response = _too_large(self._limit)
-            else:
+            elif chunked or (declared is not None and declared != "0"):
                 chunks: list[bytes] = []
                 size = 0
                 async for chunk in protocol:
@@ -88,6 +88,9 @@ class RsgiAdapter:
         else:
             protocol.response_bytes(response.status, response.headers, response.body)
 
+
+# Heartbeats are PUTs without a body: only these methods are worth reading a body for.
+_WITH_BODY = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]

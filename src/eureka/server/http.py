@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
-from collections.abc import Mapping
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
 from eureka.errors import BadInput
@@ -27,18 +27,22 @@ JSON = "application/json"
 XML = "application/xml"
 
 
+class HeaderLookup(Protocol):
+    def get(self, key: str, default: Any = None, /) -> Any: ...
+
+
 @dataclasses.dataclass(slots=True)
 class Request:
     method: str
     # Raw (still percent-encoded) path: ids may contain an encoded "/" or ":".
     path: str
     query: str
-    # Lower-cased header names; repeated headers joined with ", ".
-    headers: Mapping[str, str]
+    # Looked up by lower-case name: a dict, or the server's own header map.
+    headers: HeaderLookup
     body: bytes = b""
 
     def header(self, name: str) -> str:
-        return self.headers.get(name, "")
+        return self.headers.get(name) or ""
 
     @property
     def wants_json(self) -> bool:
@@ -90,12 +94,16 @@ def text(status: int, message: str) -> Response:
 
 def split_path(path: str) -> list[str]:
     """Split a raw path into percent-decoded segments; empty segments (trailing "/") are dropped."""
+    if "%" not in path:
+        return [segment for segment in path.split("/") if segment]
     return [unquote(segment) for segment in path.split("/") if segment]
 
 
 def parse_query(query: str) -> dict[str, str]:
     """First value wins for a repeated parameter, as JAX-RS's @QueryParam does."""
     params: dict[str, str] = {}
+    if not query:
+        return params
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=False, max_num_fields=256)
     except ValueError:
