@@ -20,6 +20,14 @@ each primed with the text before it, so only the changed application's chunk and
 are compressed again (and the small header). Renewals change no fragment: lease
 timestamps in cached payloads may lag, as in Java, but never by more than the auto-expiration
 time, after which an application's fragments are encoded afresh.
+
+Remote regions (§9.3). With `remote_regions`, full, delta and VIP payloads merge the regions a
+key asks for (`?regions=`, or every region under transparent fallback) and single-application
+keys fall back on the first region that has the application. The regions' revision counters
+join the invalidation check, so a remote update drops exactly the payloads remote data feeds
+(Java never does, §12.17). Remote instances are encoded once each, merged applications are
+rebuilt only when one of their sources changed, and while no region has data every key takes
+the local-only path unchanged.
 """
 
 from __future__ import annotations
@@ -30,8 +38,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from eureka.clock import Clock
+from eureka.model import Application, InstanceInfo
 from eureka.reconcile import reconcile_hash
 from eureka.registry.cache_key import Accept, ApiVersion, CacheKey, EntityType, Format
+from eureka.registry.changelog import split_vips
 from eureka.registry.config import RegistryConfig
 from eureka.registry.encoders import (
     DEPTH_IN_APPLICATION,
@@ -42,12 +52,16 @@ from eureka.registry.encoders import (
 from eureka.registry.gzip_chunks import WINDOW, assemble, deflate_chunk, gzip_whole
 from eureka.registry.lease import Lease
 from eureka.registry.registry import Registry
+from eureka.registry.remote_regions import Contributions, RemoteRegions
 
 __all__ = ["CacheStats", "CachedPayload", "ResponseCache"]
 
 # Version written in full payloads and VIP payloads (§5.3).
 _FULL_VERSION = 1
 _VIP_VERSION = -1
+# The regions of a key that asked for regions none of which is configured: such a request gets
+# the local view (Java ignores unknown regions), under one key however many names were tried.
+_NO_KNOWN_REGION = ("",)
 
 
 class CachedPayload:
@@ -138,6 +152,22 @@ class _AppFragments:
         return self._index
 
 
+class _RemoteFragments:
+    """One remote application's encoded instances (of a region's copy or current delta).
+
+    Remote instances are never modified once fetched (a change brings a new object), so an
+    instance object that is still there keeps its fragment.
+    """
+
+    __slots__ = ("fragments", "ids", "instances", "revision")
+
+    def __init__(self, revision: int) -> None:
+        self.revision = revision
+        self.ids: list[str] = []
+        self.instances: list[InstanceInfo] = []
+        self.fragments: list[bytes] = []
+
+
 class _Entry(NamedTuple):
     payload: CachedPayload | None
     written_ms: int
@@ -152,8 +182,10 @@ class ResponseCache:
         encoders: Mapping[Format, PayloadEncoder] | None = None,
         *,
         gzip_level: int = 6,
+        remote_regions: RemoteRegions | None = None,
     ) -> None:
         self._registry = registry
+        self._remote = remote_regions
         self._clock = clock
         self._encoders = dict(encoders) if encoders is not None else default_encoders()
         self._gzip_level = gzip_level
@@ -169,6 +201,18 @@ class ResponseCache:
         # Fragments of delta entries whose lease is no longer current (cancelled, superseded).
         self._delta_memo: dict[_Variant, dict[Lease, tuple[int, bytes]]] = {}
         self._header_chunks: dict[_Variant, tuple[bytes, bytes]] = {}
+        # Remote regions: what was seen, encoded remote applications per (variant, region,
+        # current delta?), and merged applications per (variant, regions) with what they were
+        # built from.
+        self._seen_remote = self._seen_remote_copy = self._seen_remote_delta = 0
+        if remote_regions is not None:
+            self._seen_remote = remote_regions.revision
+            self._seen_remote_copy = remote_regions.copy_revision
+            self._seen_remote_delta = remote_regions.delta_revision
+        self._remote_fragments: dict[tuple[_Variant, str, bool], dict[str, _RemoteFragments]] = {}
+        self._merged: dict[
+            tuple[_Variant, tuple[str, ...]], dict[str, tuple[tuple[object, ...], _AppFragments]]
+        ] = {}
         # Expired entries are swept at most once per expiry period, so that GETs of ever new
         # names (unknown applications, VIPs) cannot grow the read-write tier without bound.
         self._next_sweep_ms = clock.now_ms() + self._expiry_ms
@@ -180,6 +224,8 @@ class ResponseCache:
     def get(self, key: CacheKey) -> CachedPayload | None:
         """The payload for `key`; None only for an application without instances (→ 404)."""
         key = key.normalized()
+        if key.regions:
+            key = self._canonical_regions(key)
         if self._read_only_enabled:
             if key in self._ro:
                 self.stats.hits += 1
@@ -188,6 +234,16 @@ class ResponseCache:
             self._ro[key] = payload
             return payload
         return self._get_read_write(key)
+
+    def _canonical_regions(self, key: CacheKey) -> CacheKey:
+        """Only configured regions matter (Java ignores the others), once each; so that callers
+        cannot make one full payload per made-up region list. Other entities ignore regions."""
+        if key.entity not in (EntityType.ALL_APPS, EntityType.ALL_APPS_DELTA):
+            return key._replace(regions=())
+        remote = self._remote
+        known = tuple(dict.fromkeys(r for r in key.regions if remote is not None and r in remote))
+        regions = known or _NO_KNOWN_REGION
+        return key if regions == key.regions else key._replace(regions=regions)
 
     def refresh_read_only(self) -> None:
         """The read-only tier's timer: re-read every key it holds from the read-write tier.
@@ -243,10 +299,15 @@ class ResponseCache:
                 del self._rw[group_key]
 
     def _sync(self) -> None:
+        if self._registry.revision != self._seen_revision:
+            self._sync_local()
+        remote = self._remote
+        if remote is not None and remote.revision != self._seen_remote:
+            self._sync_remote(remote)
+
+    def _sync_local(self) -> None:
         registry = self._registry
         revision = registry.revision
-        if revision == self._seen_revision:
-            return
         summary = registry.changes_summary_since(self._seen_revision)
         self._seen_revision = revision
         if summary is None:
@@ -259,11 +320,49 @@ class ResponseCache:
         dropped += [(EntityType.APP, name) for name in summary.apps]
         dropped += [(EntityType.VIP, name) for name in summary.vips]
         dropped += [(EntityType.SVIP, name) for name in summary.svips]
-        for group_key in dropped:
+        self._drop(dropped)
+        self._forget_absent_apps(summary.apps)
+
+    def _sync_remote(self, remote: RemoteRegions) -> None:
+        """A remote region changed: drop what its data feeds (Java forgets to, §12.17).
+
+        Copies feed full payloads, every delta's hash, and — under transparent fallback — VIP
+        payloads and the applications that have no local instances; current deltas feed deltas.
+        """
+        self._seen_remote = remote.revision
+        copy_changed = remote.copy_revision != self._seen_remote_copy
+        delta_changed = remote.delta_revision != self._seen_remote_delta
+        self._seen_remote_copy = remote.copy_revision
+        self._seen_remote_delta = remote.delta_revision
+        if not (copy_changed or delta_changed):
+            return
+        dropped = [(EntityType.ALL_APPS_DELTA, "")]
+        if copy_changed:
+            dropped.append((EntityType.ALL_APPS, ""))
+            if remote.transparent_fallback:
+                registry = self._registry
+                dropped += [
+                    (entity, name)
+                    for entity, name in self._rw
+                    if entity in (EntityType.VIP, EntityType.SVIP)
+                    or (entity is EntityType.APP and registry.app_revision(name) is None)
+                ]
+        self._drop(dropped)
+        for (_, region, deltas), stores in self._remote_fragments.items():
+            state = remote.region(region)
+            if deltas:
+                if delta_changed:
+                    stores.clear()
+            elif copy_changed:
+                present = state.applications.applications_by_name
+                for app in [app for app in stores if app not in present]:
+                    del stores[app]
+
+    def _drop(self, group_keys: list[tuple[EntityType, str]]) -> None:
+        for group_key in group_keys:
             group = self._rw.pop(group_key, None)
             if group is not None:
                 self.stats.invalidations += len(group)
-        self._forget_absent_apps(summary.apps)
 
     def _forget_absent_apps(self, names: Collection[str]) -> None:
         registry = self._registry
@@ -283,13 +382,147 @@ class ResponseCache:
         entity = key.entity
         in_applications = self._variant(encoder, key.fmt, compact, v1, DEPTH_IN_APPLICATIONS)
         if entity is EntityType.ALL_APPS:
+            regions = self._merged_regions(key.regions)
+            if regions:
+                return self._full_merged(encoder, in_applications, v1, regions)
             return self._full(encoder, in_applications, v1)
         if entity is EntityType.ALL_APPS_DELTA:
-            return self._delta(encoder, in_applications, v1, bool(key.regions))
+            return self._delta(
+                encoder, in_applications, v1, bool(key.regions), self._remote_delta(key.regions)
+            )
         if entity is EntityType.APP:
             in_application = self._variant(encoder, key.fmt, compact, v1, DEPTH_IN_APPLICATION)
             return self._application(encoder, in_application, key.name, v1)
-        return self._vip(encoder, in_applications, key.name, entity is EntityType.SVIP, v1)
+        secure = entity is EntityType.SVIP
+        regions = self._merged_regions(())
+        if regions:
+            return self._vip_merged(encoder, in_applications, key.name, secure, v1, regions=regions)
+        return self._vip(encoder, in_applications, key.name, secure, v1)
+
+    # ------------------------------------------------------------------------------------------
+    # Remote regions (§9.3): which regions a key merges, and their encoded applications
+    # ------------------------------------------------------------------------------------------
+
+    def _merged_regions(self, requested: tuple[str, ...]) -> tuple[str, ...]:
+        """The regions whose data a payload merges: () whenever that is just the local view
+        (nothing configured, fallback off, or nothing fetched yet), which keeps the local-only
+        generation paths exactly as they are without remote regions."""
+        remote = self._remote
+        if remote is None:
+            return ()
+        regions = remote.effective_regions(requested)
+        return regions if regions and remote.has_data(regions) else ()
+
+    def _remote_delta(self, requested: tuple[str, ...]) -> tuple[Contributions, str] | None:
+        """What a delta adds from remote regions, and the hash of the view it leads to."""
+        remote = self._remote
+        if remote is None:
+            return None
+        if not requested and remote.config.legacy_fallback_delta and remote.transparent_fallback:
+            if not remote.has_data(remote.names):
+                return None
+            registry = self._registry
+            return (
+                remote.legacy_contributions(registry, deltas=True),
+                remote.legacy_hash(registry),
+            )
+        regions = self._merged_regions(requested)
+        if not regions:
+            return None
+        return (
+            remote.contributions(regions, deltas=True),
+            remote.merged_hash(self._registry, regions),
+        )
+
+    def _remote_store(
+        self,
+        encoder: PayloadEncoder,
+        variant: _Variant,
+        region: str,
+        app: str,
+        application: Application,
+        *,
+        deltas: bool,
+    ) -> _RemoteFragments:
+        """A remote application's fragments, re-encoding only instances not seen before."""
+        remote = self._remote
+        assert remote is not None
+        state = remote.region(region)
+        revision = state.delta_revision if deltas else state.app_revisions.get(app, -1)
+        stores = self._remote_fragments.setdefault((variant, region, deltas), {})
+        store = stores.get(app)
+        if store is not None and store.revision == revision:
+            return store
+        known: dict[int, tuple[InstanceInfo, bytes]] = {}
+        # The same instance objects sit in the copy and in the current delta after a fetch.
+        twin = self._remote_fragments.get((variant, region, not deltas), {}).get(app)
+        for candidate in (twin, store):
+            if candidate is not None:
+                for instance, fragment in zip(
+                    candidate.instances, candidate.fragments, strict=True
+                ):
+                    known[id(instance)] = (instance, fragment)
+        new = _RemoteFragments(revision)
+        for iid, instance in application.instances_by_id.items():
+            hit = known.get(id(instance))
+            if hit is not None and hit[0] is instance:
+                fragment = hit[1]
+            else:
+                self.stats.instance_encodes += 1
+                fragment = encoder.instance(
+                    instance, compact=variant.compact, v1=variant.v1, depth=variant.depth
+                )
+            new.ids.append(iid)
+            new.instances.append(instance)
+            new.fragments.append(fragment)
+        stores[app] = new
+        return new
+
+    def _merged_store(
+        self,
+        encoder: PayloadEncoder,
+        variant: _Variant,
+        app: str,
+        local: _AppFragments | None,
+        sources: list[tuple[str, Application]],
+        *,
+        previous: dict[str, tuple[tuple[object, ...], _AppFragments]],
+        built: dict[str, tuple[tuple[object, ...], _AppFragments]],
+        now: int,
+    ) -> _AppFragments:
+        """An application merged per instance from local and remote fragments (Java's
+        `addInstance`: an id seen again is replaced and moves to the end). Reused, with its
+        gzip chunk, while built from the very same fragment lists."""
+        remote_stores = [
+            self._remote_store(encoder, variant, region, app, application, deltas=False)
+            for region, application in sources
+        ]
+        signature: tuple[object, ...] = (local, *remote_stores)
+        cached = previous.get(app)
+        if (
+            cached is not None
+            and len(cached[0]) == len(signature)
+            and all(a is b for a, b in zip(cached[0], signature, strict=True))
+        ):
+            built[app] = cached
+            return cached[1]
+        if local is None and len(remote_stores) == 1:
+            fragments = list(remote_stores[0].fragments)
+        else:
+            by_id: dict[str, bytes] = {}
+            if local is not None:
+                for lease, fragment in zip(local.leases, local.fragments, strict=True):
+                    by_id[lease.holder.id] = fragment
+            for store in remote_stores:
+                for iid, fragment in zip(store.ids, store.fragments, strict=True):
+                    by_id.pop(iid, None)
+                    by_id[iid] = fragment
+            fragments = list(by_id.values())
+        merged = _AppFragments(0, now)
+        merged.fragments = fragments
+        merged.total_len = sum(map(len, fragments))
+        built[app] = (signature, merged)
+        return merged
 
     @staticmethod
     def _variant(
@@ -353,8 +586,61 @@ class ResponseCache:
             body, encoder.content_type, lambda: self._chunked_gzip(variant, body, stores)
         )
 
+    def _full_merged(
+        self, encoder: PayloadEncoder, variant: _Variant, v1: bool, regions: tuple[str, ...]
+    ) -> CachedPayload:
+        """Local applications first, merged with the regions' instances of the same name, then
+        the applications only remote regions have, in region order (Java's merge, §9.3)."""
+        registry = self._registry
+        remote = self._remote
+        assert remote is not None
+        now = self._clock.now_ms()
+        contributions = remote.contributions(regions)
+        previous = self._merged.get((variant, regions), {})
+        built: dict[str, tuple[tuple[object, ...], _AppFragments]] = {}
+        names: list[str] = []
+        stores: list[_AppFragments] = []
+        for app, revision in registry.app_revisions():
+            store = self._app_fragments(encoder, variant, app, revision, now)
+            sources = contributions.get(app)
+            if sources is not None:
+                store = self._merged_store(
+                    encoder, variant, app, store, sources, previous=previous, built=built, now=now
+                )
+            names.append(app)
+            stores.append(store)
+        for app, sources in contributions.items():
+            if registry.app_revision(app) is None:
+                names.append(app)
+                stores.append(
+                    self._merged_store(
+                        encoder,
+                        variant,
+                        app,
+                        None,
+                        sources,
+                        previous=previous,
+                        built=built,
+                        now=now,
+                    )
+                )
+        self._merged[(variant, regions)] = built
+        parts = [(name, store.fragments) for name, store in zip(names, stores, strict=True)]
+        apps_hashcode = remote.merged_hash(registry, regions)
+        body = encoder.applications(
+            _FULL_VERSION, apps_hashcode, parts, compact=variant.compact, v1=v1
+        )
+        return CachedPayload(
+            body, encoder.content_type, lambda: self._chunked_gzip(variant, body, stores)
+        )
+
     def _delta(
-        self, encoder: PayloadEncoder, variant: _Variant, v1: bool, with_regions: bool
+        self,
+        encoder: PayloadEncoder,
+        variant: _Variant,
+        v1: bool,
+        with_regions: bool,
+        remote_part: tuple[Contributions, str] | None = None,
     ) -> CachedPayload:
         registry = self._registry
         now = self._clock.now_ms()
@@ -383,15 +669,51 @@ class ResponseCache:
                 fragments.append(fragment)
             parts.append((app, fragments))
         self._delta_memo[variant] = memo
+        if remote_part is not None:
+            contributions, apps_hashcode = remote_part
+            self._add_remote_delta(encoder, variant, parts, groups, contributions)
         body = encoder.applications(version, apps_hashcode, parts, compact=variant.compact, v1=v1)
         return CachedPayload(body, encoder.content_type, self._whole_gzip(body))
+
+    def _add_remote_delta(
+        self,
+        encoder: PayloadEncoder,
+        variant: _Variant,
+        parts: list[tuple[str, Sequence[bytes]]],
+        groups: Mapping[str, Mapping[str, Lease]],
+        contributions: Contributions,
+    ) -> None:
+        """Merge the regions' current deltas into the local delta's parts, per instance."""
+        position = {app: i for i, (app, _) in enumerate(parts)}
+        for app, sources in contributions.items():
+            i = position.get(app)
+            by_id: dict[str, bytes] = (
+                {} if i is None else dict(zip(groups[app], parts[i][1], strict=True))
+            )
+            for region, application in sources:
+                store = self._remote_store(encoder, variant, region, app, application, deltas=True)
+                for iid, fragment in zip(store.ids, store.fragments, strict=True):
+                    by_id.pop(iid, None)
+                    by_id[iid] = fragment
+            if i is None:
+                position[app] = len(parts)
+                parts.append((app, list(by_id.values())))
+            else:
+                parts[i] = (app, list(by_id.values()))
 
     def _application(
         self, encoder: PayloadEncoder, variant: _Variant, app: str, v1: bool
     ) -> CachedPayload | None:
         revision = self._registry.app_revision(app)
         if revision is None:
-            return None
+            # Transparent fallback (§2.3 (9)): the first region that has the application.
+            found = self._remote.find_application(app) if self._remote is not None else None
+            if found is None:
+                return None
+            region, application = found
+            remote = self._remote_store(encoder, variant, region, app, application, deltas=False)
+            body = encoder.application(app, remote.fragments, compact=variant.compact, v1=v1)
+            return CachedPayload(body, encoder.content_type, self._whole_gzip(body))
         store = self._app_fragments(encoder, variant, app, revision, self._clock.now_ms())
         body = encoder.application(app, store.fragments, compact=variant.compact, v1=v1)
         return CachedPayload(body, encoder.content_type, self._whole_gzip(body))
@@ -413,6 +735,65 @@ class ResponseCache:
         )
         body = encoder.applications(
             _VIP_VERSION, apps_hashcode, parts, compact=variant.compact, v1=v1
+        )
+        return CachedPayload(body, encoder.content_type, self._whole_gzip(body))
+
+    def _vip_merged(
+        self,
+        encoder: PayloadEncoder,
+        variant: _Variant,
+        vip: str,
+        secure: bool,
+        v1: bool,
+        *,
+        regions: tuple[str, ...],
+    ) -> CachedPayload:
+        """VIP payload over the merged full view (Java builds VIPs from `getApplications()`,
+        which merges remote regions under transparent fallback): merge, then filter."""
+        registry = self._registry
+        remote = self._remote
+        assert remote is not None
+        now = self._clock.now_ms()
+        contributions = remote.contributions(regions)
+        local_matches = registry.vip_leases(vip, secure)
+        parts: list[tuple[str, Sequence[bytes]]] = []
+        matched: list[InstanceInfo] = []
+
+        def add_merged(app: str, local: _AppFragments | None) -> None:
+            entries: dict[str, tuple[InstanceInfo, bytes]] = {}
+            if local is not None:
+                for lease, fragment in zip(local.leases, local.fragments, strict=True):
+                    entries[lease.holder.id] = (lease.holder, fragment)
+            for region, application in contributions[app]:
+                store = self._remote_store(encoder, variant, region, app, application, deltas=False)
+                for iid, instance, fragment in zip(
+                    store.ids, store.instances, store.fragments, strict=True
+                ):
+                    entries.pop(iid, None)
+                    entries[iid] = (instance, fragment)
+            fragments = []
+            for instance, fragment in entries.values():
+                address = instance.secure_vip_address if secure else instance.vip_address
+                if address and vip in split_vips(address):
+                    matched.append(instance)
+                    fragments.append(fragment)
+            if fragments:
+                parts.append((app, fragments))
+
+        for app, revision in registry.app_revisions():
+            if app in contributions:
+                add_merged(app, self._app_fragments(encoder, variant, app, revision, now))
+                continue
+            by_id = local_matches.get(app)
+            if by_id:
+                index = self._app_fragments(encoder, variant, app, revision, now).index()
+                parts.append((app, [index[lease] for lease in by_id.values()]))
+                matched.extend(lease.holder for lease in by_id.values())
+        for app in contributions:
+            if registry.app_revision(app) is None:
+                add_merged(app, None)
+        body = encoder.applications(
+            _VIP_VERSION, reconcile_hash(matched), parts, compact=variant.compact, v1=v1
         )
         return CachedPayload(body, encoder.content_type, self._whole_gzip(body))
 

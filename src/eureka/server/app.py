@@ -24,6 +24,7 @@ from eureka.errors import BadInput
 from eureka.model import InstanceInfo, InstanceStatus
 from eureka.registry import Registry, RenewOutcome, ResponseCache
 from eureka.registry.cache_key import Accept, ApiVersion, CacheKey, EntityType, Format
+from eureka.registry.remote_regions import RemoteRegions
 from eureka.replication.protocol import apply_batch, decode_batch, encode_batch_response
 from eureka.server.config import ServerConfig
 from eureka.server.dashboard import render_dashboard
@@ -60,6 +61,7 @@ class EurekaApp:
         *,
         replicator: Replicator | None = None,
         extra_status: Callable[[], dict[str, Any]] | None = None,
+        remote_regions: RemoteRegions | None = None,
     ) -> None:
         self.config = config
         self.registry = registry
@@ -67,6 +69,8 @@ class EurekaApp:
         self.clock = clock
         self.replicator: Replicator = replicator or NoPeers()
         self.extra_status = extra_status
+        # Other regions' registries: instance lookups fall back on them (§2.3 (10), (11)).
+        self.remote_regions = remote_regions
         self.started_ms = clock.now_ms()
         # False while a clustered node copies its peers' registries at start-up.
         self.ready = True
@@ -284,10 +288,14 @@ class EurekaApp:
     def _instance(self, request: Request, target: Route) -> Response:
         app, instance_id = target.args
         found = self.registry.get_instance(app, instance_id)
+        if found is None and self.remote_regions is not None:
+            found = self.remote_regions.find_instance(app, instance_id)
         return empty(404) if found is None else self._entity(request, found, 200)
 
     def _instance_by_id(self, request: Request, target: Route) -> Response:
         found = self.registry.find_instance(target.args[0])
+        if found is None and self.remote_regions is not None:
+            found = self.remote_regions.find_instance_by_id(target.args[0])
         return empty(404) if found is None else self._entity(request, found, 200)
 
     def _entity(self, request: Request, instance: InstanceInfo, status: int) -> Response:
@@ -305,7 +313,7 @@ class EurekaApp:
         return Response(200, [("content-type", JSON)], msgspec.json.encode(self.node_status()))
 
     def _dashboard(self, request: Request, target: Route) -> Response:
-        html = render_dashboard(self.node_status(), self.registry.full_view())
+        html = render_dashboard(self.node_status(), self.registry)
         return Response(200, [("content-type", "text/html; charset=utf-8")], html.encode())
 
     def node_status(self) -> dict[str, Any]:
@@ -390,7 +398,9 @@ _HANDLERS: dict[tuple[str, int, str], _Handler] = {
     ("asg", 2, "PUT"): EurekaApp._asg,
     ("status", 0, "GET"): EurekaApp._status,
     ("serverinfo", 1, "GET"): lambda app, req, t: (
-        EurekaApp._overrides(app, req, t) if t.args[0] == "statusoverrides" else text(404, "not found")
+        EurekaApp._overrides(app, req, t)
+        if t.args[0] == "statusoverrides"
+        else text(404, "not found")
     ),
 }
 

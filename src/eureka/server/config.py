@@ -57,10 +57,22 @@ class ServerConfig:
     peer_eureka_nodes_update_interval_ms: int = 600_000
     number_registry_sync_retries: int = 5
     registry_sync_retry_wait_ms: int = 1_000
-    # Remote regions (§9): "name;url,name;url".
+    # Remote regions (§9, §11.3): "name;url,name;url", or Spring's map
+    # `remote-region-urls-with-name.<region>=<url>`.
     remote_region_urls_with_name: tuple[tuple[str, str], ...] = ()
     remote_region_registry_fetch_interval: int = 30
     disable_transparent_fallback_to_other_region: bool = False
+    # Per-region application whitelists, from `remote-region-app-whitelist.<region>=A,B` (Spring)
+    # or `eureka.remoteRegion.<region>.appWhiteList=A,B` (Netflix); region "global" applies to
+    # regions without their own. Parsed by `_remote_region_maps`, never by the generic rule.
+    remote_region_app_whitelist: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    remote_region_connect_timeout_ms: int = 2000
+    remote_region_read_timeout_ms: int = 5000
+    disable_delta_for_remote_regions: bool = False
+    # True serves Java's older delta under transparent fallback (remote applications absent
+    # locally, with its own hash), which mismatches the full payload whenever an application
+    # lives in both regions (protocol.md §12.17). Off: the delta of the full payload's view.
+    remote_region_legacy_fallback_delta: bool = False
 
 
 ALIASES = {
@@ -70,6 +82,8 @@ ALIASES = {
     "peerurls": "peers",
     "peer": "peers",
     "remoteregionregistryfetchintervalinseconds": "remoteregionregistryfetchinterval",
+    # `eureka.remoteRegion.registryFetchIntervalInSeconds`: only the last segment is compared.
+    "registryfetchintervalinseconds": "remoteregionregistryfetchinterval",
     "address": "host",
     "serverport": "port",
 }
@@ -111,10 +125,7 @@ def _coerce(field: dataclasses.Field[Any], value: Any, key: str) -> Any:
 
 
 def _split_list(value: Any) -> list[str]:
-    if isinstance(value, (list, tuple)):
-        items = [str(v) for v in value]
-    else:
-        items = str(value).split(",")
+    items = [str(v) for v in value] if isinstance(value, (list, tuple)) else str(value).split(",")
     return [item.strip() for item in items if item.strip()]
 
 
@@ -153,12 +164,58 @@ def _service_urls(settings: Mapping[str, Any]) -> list[str]:
     return urls
 
 
+# Keys whose region name sits in a segment, so the generic last-segment rule cannot read them.
+_WHITELIST_MAP = "remoteregionappwhitelist"  # Spring: ...remote-region-app-whitelist.<region>
+_URL_MAP = "remoteregionurlswithname"  # Spring: ...remote-region-urls-with-name.<region>
+_NETFLIX_REGION = "remoteregion"  # Netflix: eureka.remoteRegion.<region>.appWhiteList
+_NETFLIX_WHITELIST = "appwhitelist"
+# Netflix `eureka.remoteRegion.disable.transparent.fallback` ends in a too generic segment.
+_NETFLIX_NO_FALLBACK = ("remoteregion", "disable", "transparent", "fallback")
+
+
+def _remote_region_maps(
+    settings: Mapping[str, Any],
+) -> tuple[dict[str, str], dict[str, tuple[str, ...]], dict[str, Any], set[str]]:
+    """(region → URL, region → whitelist, other fields, the keys consumed here)."""
+    urls: dict[str, str] = {}
+    whitelists: dict[str, tuple[str, ...]] = {}
+    fields: dict[str, Any] = {}
+    consumed: set[str] = set()
+    for key, value in settings.items():
+        parts = [normalise_key(p) for p in key.split(".")]
+        if len(parts) >= 2 and parts[-2] == _WHITELIST_MAP:
+            region = key.split(".")[-1]
+            whitelists[region.strip().lower()] = tuple(_split_list(value))
+        elif len(parts) >= 3 and parts[-1] == _NETFLIX_WHITELIST and parts[-3] == _NETFLIX_REGION:
+            region = key.split(".")[-2]
+            whitelists[region.strip().lower()] = tuple(_split_list(value))
+        elif len(parts) >= 2 and parts[-2] == _URL_MAP:
+            region = key.split(".")[-1].strip()
+            if not region or value is None or not str(value).strip():
+                raise BadInput(f"configuration {key}: a region needs a URL")
+            urls[region] = str(value).strip()
+        elif tuple(parts[-4:]) == _NETFLIX_NO_FALLBACK:
+            fields["disable_transparent_fallback_to_other_region"] = value
+        elif parts[-1] == _WHITELIST_MAP:
+            raise BadInput(
+                f"configuration {key}: give one key per region, "
+                "remote-region-app-whitelist.<region>=APP1,APP2"
+            )
+        else:
+            continue
+        consumed.add(key)
+    return urls, whitelists, fields, consumed
+
+
 def _apply(
     server: dict[str, Any], registry: dict[str, Any], settings: Mapping[str, Any], source: str
 ) -> None:
     server_fields = _fields(ServerConfig)
     registry_fields = _fields(RegistryConfig)
+    urls, whitelists, region_fields, consumed = _remote_region_maps(settings)
     for key, value in settings.items():
+        if key in consumed:
+            continue
         last = normalise_key(key.split(".")[-1])
         last = ALIASES.get(last, last)
         if last in ("registry", "serviceurl", "defaultzone"):
@@ -172,6 +229,17 @@ def _apply(
     peers = _service_urls(settings)
     if peers:
         server["peers"] = tuple(peers)
+    for name, value in region_fields.items():
+        field = server_fields[normalise_key(name)]
+        server[name] = _coerce(field, value, f"{source} {name}")
+    if urls:
+        merged = dict(server.get("remote_region_urls_with_name", ()))
+        merged.update(urls)
+        server["remote_region_urls_with_name"] = tuple(merged.items())
+    if whitelists:
+        merged_lists = dict(server.get("remote_region_app_whitelist", ()))
+        merged_lists.update(whitelists)
+        server["remote_region_app_whitelist"] = tuple(merged_lists.items())
 
 
 def _env_settings(environ: Mapping[str, str]) -> dict[str, str]:

@@ -14,10 +14,12 @@ from typing import Any
 
 from eureka.clock import Clock, SystemClock
 from eureka.registry import Registry, ResponseCache
+from eureka.registry.remote_regions import RemoteRegions, RemoteRegionsConfig
 from eureka.server.adapters import AsgiAdapter, RsgiAdapter
 from eureka.server.app import EurekaApp
 from eureka.server.cluster import PeerCluster
 from eureka.server.config import ServerConfig
+from eureka.server.remote_regions import RemoteRegionFetcher
 from eureka.server.replicator import NoPeers, Replicator
 from eureka.server.timers import Timers
 
@@ -31,8 +33,24 @@ class Node:
         self.config = config
         self.clock = clock or SystemClock()
         self.registry = Registry(config.registry, self.clock)
+        self.remote_regions: RemoteRegions | None = None
+        self.remote_fetcher: RemoteRegionFetcher | None = None
+        if config.remote_region_urls_with_name:
+            self.remote_regions = RemoteRegions(
+                _remote_regions_config(config), self.clock, self.registry
+            )
+            self.remote_fetcher = RemoteRegionFetcher(
+                self.remote_regions,
+                interval_s=config.remote_region_registry_fetch_interval,
+                connect_timeout_ms=config.remote_region_connect_timeout_ms,
+                read_timeout_ms=config.remote_region_read_timeout_ms,
+            )
         self.cache = ResponseCache(
-            self.registry, config.registry, self.clock, gzip_level=config.gzip_level
+            self.registry,
+            config.registry,
+            self.clock,
+            gzip_level=config.gzip_level,
+            remote_regions=self.remote_regions,
         )
         self.cluster = PeerCluster(config, self.registry, self.clock) if config.peers else None
         self.replicator: Replicator = self.cluster if self.cluster is not None else NoPeers()
@@ -42,11 +60,16 @@ class Node:
             self.cache,
             self.clock,
             replicator=self.replicator,
-            extra_status=self._cluster_status,
+            extra_status=self._extra_status,
+            remote_regions=self.remote_regions,
         )
         self.timers = Timers(self.registry, self.cache, config.registry)
 
     async def start(self) -> None:
+        if self.remote_fetcher is not None:
+            # Java fetches every region once while constructing the registry (§9.2); ours run
+            # alongside the peer sync and are awaited, bounded by the timeouts, below.
+            self.remote_fetcher.start()
         if self.cluster is None:
             # A single node has no peer to copy from: open with Spring Cloud's default count so
             # that it serves reads at once instead of refusing them for
@@ -60,6 +83,8 @@ class Node:
             result = await self.cluster.sync()
             self.registry.open_for_traffic(result.copied, authoritative=result.authoritative)
             self.app.ready = True
+        if self.remote_fetcher is not None:
+            await self.remote_fetcher.wait_initial()
         self.timers.start()
         log.info(
             "eureka-py node ready at http://%s:%d%s/ (self-preservation %s)",
@@ -71,9 +96,17 @@ class Node:
 
     async def stop(self) -> None:
         await self.timers.stop()
+        if self.remote_fetcher is not None:
+            await self.remote_fetcher.stop()
         if self.cluster is not None:
             await self.cluster.stop()
         log.info("eureka-py node stopped")
+
+    def _extra_status(self) -> dict[str, Any]:
+        status = self._cluster_status()
+        if self.remote_regions is not None:
+            status["remote_regions"] = self.remote_regions.status()
+        return status
 
     def _cluster_status(self) -> dict[str, Any]:
         if self.cluster is None or self.cluster.sync_result is None:
@@ -92,6 +125,16 @@ class Node:
 
     def asgi(self) -> AsgiAdapter:
         return AsgiAdapter(self.app, on_start=self.start, on_stop=self.stop)
+
+
+def _remote_regions_config(config: ServerConfig) -> RemoteRegionsConfig:
+    return RemoteRegionsConfig(
+        regions=config.remote_region_urls_with_name,
+        app_whitelist=config.remote_region_app_whitelist,
+        disable_delta=config.disable_delta_for_remote_regions,
+        transparent_fallback=not config.disable_transparent_fallback_to_other_region,
+        legacy_fallback_delta=config.remote_region_legacy_fallback_delta,
+    )
 
 
 async def serve(config: ServerConfig) -> None:
