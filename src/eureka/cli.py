@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         level=config.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # httpx logs every request at INFO; a node's own log is about the registry, not its fetches.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.root.level))
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))
     # Everything is stopped and flushed at this point. Skip interpreter finalisation: granian's
