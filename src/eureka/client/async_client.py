@@ -89,9 +89,11 @@ class AsyncDiscoveryClient(ClientBase):
     async def start(self, *, background: bool = True, register: bool = True) -> None:
         """Fetch the registry, register, then schedule the periodic jobs (§10.1).
 
-        With `register=False` the registration is left to the replicator's first run, which is
-        scheduled at once: it happens as soon as the caller yields to the event loop (a web
-        app's lifespan uses this to register only once startup is complete). With
+        With `register=False` the own instance is only marked dirty: it is published by
+        `register_soon()`, the replicator's first periodic run
+        (`initial_instance_info_replication_interval_seconds`) or a heartbeat's 404, whichever
+        comes first — Java's order when registration is not enforced at start (§10.1). A web
+        app's lifespan uses this to register only once its own startup is complete. With
         `background=False` no timer task is started; `run_due_jobs()` then runs whatever the
         schedule says is due (tests drive it with a manual clock).
         """
@@ -109,19 +111,15 @@ class AsyncDiscoveryClient(ClientBase):
             enforce = self.config.client.should_enforce_fetch_registry_at_init
             if not result.ok and not self._start_backup() and enforce:
                 raise ClientStartError(f"initial registry fetch failed: {result.error}")
-        deferred = False
         if self._registering and self.own is not None:
+            ok = False
             if register:
                 ok = await self.register()
                 if not ok and self.config.client.should_enforce_registration_at_init:
                     raise ClientStartError("initial registration failed")
-            else:
-                ok, deferred = False, True
             if not ok:
                 self.own.mark_dirty()  # the replicator publishes it on its first run
         self._plan_jobs()
-        if deferred:
-            self.schedule.trigger(Job.REPLICATE)
         self._wake = asyncio.Event()
         if background:
             self._runner = asyncio.create_task(self._run_schedule(), name="eureka-client")
@@ -207,6 +205,15 @@ class AsyncDiscoveryClient(ClientBase):
     def set_metadata(self, **updates: str) -> None:
         if self.own is not None and self.own.update_metadata(updates):
             self._on_demand()
+
+    def register_soon(self) -> None:
+        """Run the replicator as soon as the event loop allows, whatever the rate limit: it
+        registers the own instance if it is dirty (e.g. after `start(register=False)`)."""
+        if Job.REPLICATE not in self.schedule:
+            return
+        self.schedule.trigger(Job.REPLICATE)
+        if self._wake is not None:
+            self._wake.set()
 
     def _on_demand(self) -> None:
         if (

@@ -100,6 +100,10 @@ class EndpointSelector:
     * A server that failed (connection error or a reply the evaluator rejects) is quarantined and
       skipped; the quarantine is cleared on the next success and whenever it reaches
       `quarantine_refresh_percentage` of the candidates (so with few servers it never blocks).
+      When it is cleared that way, the servers that had failed go to the back of that call's
+      list. Java keeps the configured order and relies on its resolver reshuffling the list every
+      5 minutes; we never reshuffle, so a client whose first three servers are down would
+      otherwise spend every call's three attempts on them and never reach a fourth that works.
     * After a random session length in [0.5, 1.5] × `session_seconds` the pin is dropped, which
       spreads clients over the servers again.
     """
@@ -160,7 +164,9 @@ class EndpointSelector:
             endpoint = self._pinned
             if endpoint is None:
                 if candidates is None:
+                    failed = set(self._quarantine)
                     candidates = self.candidates()
+                    candidates.sort(key=lambda e: e in failed)  # stable: config order otherwise
                 if index >= len(candidates):
                     return
                 endpoint = candidates[index]

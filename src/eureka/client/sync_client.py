@@ -90,10 +90,12 @@ class DiscoveryClient(ClientBase):
     def start(self, *, background: bool = True, register: bool = True) -> None:
         """Fetch the registry, register, then start the one background thread (§10.1).
 
-        With `register=False` the registration is left to the replicator's first run, which
-        the background thread performs at once. With `background=False` no thread is started;
-        `run_due_jobs()` then runs whatever the schedule says is due (tests drive it with a
-        manual clock).
+        With `register=False` the own instance is only marked dirty: it is published by
+        `register_soon()`, the replicator's first periodic run
+        (`initial_instance_info_replication_interval_seconds`) or a heartbeat's 404, whichever
+        comes first — Java's order when registration is not enforced at start (§10.1). With
+        `background=False` no thread is started; `run_due_jobs()` then runs whatever the
+        schedule says is due (tests drive it with a manual clock).
         """
         if self._started:
             return
@@ -109,16 +111,13 @@ class DiscoveryClient(ClientBase):
             enforce = self.config.client.should_enforce_fetch_registry_at_init
             if not result.ok and not self._start_backup() and enforce:
                 raise ClientStartError(f"initial registry fetch failed: {result.error}")
-        deferred = self._registering and self.own is not None and not register
-        if self._registering and self.own is not None and (deferred or not self.register()):
-            if not deferred and self.config.client.should_enforce_registration_at_init:
+        if self._registering and self.own is not None and (not register or not self.register()):
+            if register and self.config.client.should_enforce_registration_at_init:
                 raise ClientStartError("initial registration failed")
             with self._lock:
                 self.own.mark_dirty()  # the replicator publishes it on its first run
         with self._lock:
             self._plan_jobs()
-            if deferred:
-                self.schedule.trigger(Job.REPLICATE)
         if background:
             self._thread = threading.Thread(
                 target=self._run_schedule, name="eureka-discovery-client", daemon=True
@@ -208,6 +207,16 @@ class DiscoveryClient(ClientBase):
             changed = self.own.update_metadata(updates)
         if changed:
             self._on_demand()
+
+    def register_soon(self) -> None:
+        """Have the background thread run the replicator now, whatever the rate limit: it
+        registers the own instance if it is dirty (e.g. after `start(register=False)`)."""
+        with self._lock:
+            if Job.REPLICATE not in self.schedule:
+                return
+            self.schedule.trigger(Job.REPLICATE)
+        with self._wakeup:
+            self._wakeup.notify_all()
 
     def _on_demand(self) -> None:
         with self._lock:

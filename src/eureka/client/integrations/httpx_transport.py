@@ -6,8 +6,10 @@
 
 The host is looked up as a VIP first, then as an application name (both case-insensitively);
 instances are taken round robin (the client's `getNextServerFromEureka` cursor), and a connection
-failure moves on to another instance. Hosts the registry has never heard of go out unchanged, so
-the same `httpx.Client` can still call ordinary URLs.
+failure moves on to another instance without advancing that cursor — otherwise, with two
+instances, every retry would skip the live one's turn and a dead instance would be tried first by
+every following request instead of every other one. Hosts the registry has never heard of go out
+unchanged, so the same `httpx.Client` can still call ordinary URLs.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class InstanceSource(Protocol):
 
     def get_application(self, name: str) -> Application | None: ...
 
+    def get_instances(self, app_name: str) -> list[InstanceInfo]: ...
+
     def get_instances_by_vip(
         self, vip: str, secure: bool = False, *, region: str | None = None
     ) -> list[InstanceInfo]: ...
@@ -50,15 +54,17 @@ class _Resolver:
             self.source.get_instances_by_vip(name)
         )
 
-    def pick(self, name: str, tried: set[str]) -> InstanceInfo:
-        """The next instance not tried yet (round robin); raises NoInstanceAvailable."""
-        first = self.source.next_instance(name)
-        candidate = first
-        while candidate.id in tried:
-            candidate = self.source.next_instance(name)
-            if candidate.id == first.id:  # a full cycle: every instance was tried
-                raise NoInstanceAvailable(f"every instance of {name} failed")
-        return candidate
+    def pick(self, name: str) -> InstanceInfo:
+        """The request's first instance: the next one round robin; raises NoInstanceAvailable."""
+        return self.source.next_instance(name)
+
+    def retry(self, name: str, tried: set[str]) -> InstanceInfo:
+        """Another instance for a retry, leaving the round-robin cursor to first attempts."""
+        candidates = self.source.get_instances_by_vip(name) or self.source.get_instances(name)
+        for candidate in candidates:
+            if candidate.id not in tried:
+                return candidate
+        raise NoInstanceAvailable(f"every instance of {name} failed")
 
     def rewrite(self, request: httpx.Request, instance: InstanceInfo) -> None:
         secure = request.url.scheme == "https"
@@ -86,7 +92,7 @@ class EurekaTransport(httpx.BaseTransport):
         name = request.url.host
         resolver = self._resolver
         try:
-            instance = resolver.pick(name, set())
+            instance = resolver.pick(name)
         except NoInstanceAvailable:
             if not resolver.known(name):
                 return self._inner.handle_request(request)  # not a service name
@@ -103,7 +109,7 @@ class EurekaTransport(httpx.BaseTransport):
                 if len(tried) >= resolver.max_attempts:
                     raise
                 try:
-                    instance = resolver.pick(name, tried)
+                    instance = resolver.retry(name, tried)
                 except NoInstanceAvailable:
                     raise exc from None
 
@@ -129,7 +135,7 @@ class AsyncEurekaTransport(httpx.AsyncBaseTransport):
         name = request.url.host
         resolver = self._resolver
         try:
-            instance = resolver.pick(name, set())
+            instance = resolver.pick(name)
         except NoInstanceAvailable:
             if not resolver.known(name):
                 return await self._inner.handle_async_request(request)
@@ -146,7 +152,7 @@ class AsyncEurekaTransport(httpx.AsyncBaseTransport):
                 if len(tried) >= resolver.max_attempts:
                     raise
                 try:
-                    instance = resolver.pick(name, tried)
+                    instance = resolver.retry(name, tried)
                 except NoInstanceAvailable:
                     raise exc from None
 

@@ -6,10 +6,11 @@
     async def orders(request: Request):
         instance = request.state.eureka.next_server("inventory-service")
 
-The client starts before the app serves (so the registry is fetched), but registers only from its
-replicator's first run, which the event loop reaches once startup is complete; on shutdown it
-goes DOWN and cancels its registration. The client is exposed as lifespan state (`eureka`, i.e.
-`request.state.eureka`) and as `app.state.eureka`.
+The client starts before the application's own lifespan (`inner`) runs, so the registry is
+fetched and the client usable during startup, but it registers only once that startup is complete
+(Spring Cloud registers on its web server's "initialized" event likewise); on shutdown it goes
+DOWN and cancels its registration. If startup fails, it never registers. The client is exposed
+as lifespan state (`eureka`, i.e. `request.state.eureka`) and as `app.state.eureka`.
 """
 
 from __future__ import annotations
@@ -46,9 +47,11 @@ def eureka_lifespan(
             setattr(app_state, state_key, eureka)
         try:
             if inner is None:
+                eureka.register_soon()
                 yield state
             else:
                 async with inner(app) as inner_state:
+                    eureka.register_soon()
                     yield {**(inner_state or {}), **state}
         finally:
             await eureka.stop()
