@@ -17,9 +17,7 @@ from eureka.model import (
 )
 
 # Printable text without XML-illegal control characters; XML 1.0 cannot carry those at all.
-_alphabet = st.characters(
-    codec="utf-8", exclude_categories=("Cs", "Cc"), exclude_characters="\r"
-)
+_alphabet = st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"), exclude_characters="\r")
 text = st.text(_alphabet, min_size=1, max_size=20)
 opt_text = st.none() | text
 # Metadata keys become XML element names (XStream writes one element per key), so they must be

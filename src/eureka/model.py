@@ -40,7 +40,7 @@ class InstanceStatus(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: str | None) -> InstanceStatus:
-        """Exact-case lookup; unknown or missing strings become UNKNOWN, as Java's JSON decoder does."""
+        """Exact-case lookup; unknown or missing strings become UNKNOWN (Java's JSON decoder)."""
         if value is None:
             return cls.UNKNOWN
         try:
@@ -83,7 +83,7 @@ AMAZON_CLASS = "com.netflix.appinfo.AmazonInfo"
 
 
 class DataCenterInfo(msgspec.Struct, gc=False):
-    """`name` is kept as given (unknown names are preserved); `metadata` is only meaningful for Amazon.
+    """`name` is kept as given (unknown names survive); `metadata` only matters for Amazon.
 
     `class_name` is the `@class` / `class` value the decoder saw, kept so that unknown classes
     survive a round trip; encoders write the Java server's choice (§3.4) regardless.
@@ -108,7 +108,7 @@ class LeaseInfo(msgspec.Struct, gc=False):
 
 
 class InstanceInfo(msgspec.Struct, gc=False):
-    """One registered instance. Mutable: the registry core updates status and timestamps in place."""
+    """One registered instance. Mutable: the registry core updates status and timestamps."""
 
     app: str = ""
     instance_id: str | None = None
@@ -151,7 +151,7 @@ class InstanceInfo(msgspec.Struct, gc=False):
         return self.host_name or ""
 
     def copy(self) -> InstanceInfo:
-        """A copy that shares nothing mutable with the original (metadata and nested structs copied)."""
+        """A copy sharing nothing mutable with the original (metadata, nested structs)."""
         dci = self.data_center_info
         return msgspec.structs.replace(
             self,
@@ -161,14 +161,16 @@ class InstanceInfo(msgspec.Struct, gc=False):
             else DataCenterInfo(
                 dci.name, dci.class_name, None if dci.metadata is None else dict(dci.metadata)
             ),
-            lease_info=None if self.lease_info is None else msgspec.structs.replace(self.lease_info),
+            lease_info=None
+            if self.lease_info is None
+            else msgspec.structs.replace(self.lease_info),
         )
 
 
 class Application(msgspec.Struct, gc=False):
     """An application: upper-case name plus its instances keyed by effective id, in insertion order.
 
-    Adding an instance whose id is already present replaces it and moves it to the end, as Java does.
+    Adding an instance whose id is present replaces it and moves it to the end, as Java does.
     """
 
     name: str
@@ -234,7 +236,7 @@ class Applications(msgspec.Struct, gc=False):
         version: int = -1,
         apps_hashcode: str | None = None,
     ) -> Applications:
-        """Group instances into applications by their `app` (upper-cased), in order of first sight."""
+        """Group instances into applications by `app` (upper-cased), in order of first sight."""
         result = cls(version=version, apps_hashcode=apps_hashcode)
         by_name = result.applications_by_name
         for instance in instances:

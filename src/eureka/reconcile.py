@@ -15,8 +15,10 @@ __all__ = ["hash_from_counts", "reconcile_hash", "reconcile_hash_of"]
 
 
 def hash_from_counts(counts: Mapping[InstanceStatus, int] | Mapping[str, int]) -> str:
-    """Format a status → count map; lets callers that maintain counts incrementally skip the scan."""
-    return "".join(f"{name}_{counts[name]}_" for name in sorted(counts, key=str) if counts[name] > 0)  # type: ignore[index]
+    """Format a status → count map (callers keeping counts incrementally skip the scan)."""
+    return "".join(
+        f"{name}_{counts[name]}_" for name in sorted(counts, key=str) if counts[name] > 0
+    )  # type: ignore[index]
 
 
 def reconcile_hash(instances: Iterable[InstanceInfo]) -> str:

@@ -12,6 +12,10 @@ import logging
 import signal
 from typing import Any
 
+from granian.constants import Interfaces
+from granian.log import LogLevels
+from granian.server.embed import Server
+
 from eureka.clock import Clock, SystemClock
 from eureka.registry import Registry, ResponseCache
 from eureka.registry.remote_regions import RemoteRegions, RemoteRegionsConfig
@@ -138,10 +142,6 @@ def _remote_regions_config(config: ServerConfig) -> RemoteRegionsConfig:
 
 
 async def serve(config: ServerConfig) -> None:
-    from granian.constants import Interfaces
-    from granian.log import LogLevels
-    from granian.server.embed import Server
-
     node = Node(config)
     server = Server(
         RsgiAdapter(node.app, on_start=node.start),
