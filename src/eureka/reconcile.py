@@ -16,9 +16,9 @@ __all__ = ["hash_from_counts", "reconcile_hash", "reconcile_hash_of"]
 
 def hash_from_counts(counts: Mapping[InstanceStatus, int] | Mapping[str, int]) -> str:
     """Format a status → count map (callers keeping counts incrementally skip the scan)."""
-    return "".join(
-        f"{name}_{counts[name]}_" for name in sorted(counts, key=str) if counts[name] > 0
-    )  # type: ignore[index]
+    # InstanceStatus is a StrEnum, so both key types sort and format as the status name.
+    items: list[tuple[str, int]] = [(str(name), count) for name, count in counts.items()]
+    return "".join(f"{name}_{count}_" for name, count in sorted(items) if count > 0)
 
 
 def reconcile_hash(instances: Iterable[InstanceInfo]) -> str:
