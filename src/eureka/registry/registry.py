@@ -372,6 +372,12 @@ class Registry:
         lease = self._live_lease(app.upper(), instance_id, self._clock.now_ms())
         return None if lease is None else self._copy(lease)
 
+    def stored_instance(self, app: str, instance_id: str) -> InstanceInfo | None:
+        """The stored holder itself (no decoration, no copy) under `get_instance`'s expiry rule:
+        for hot paths that only read it, such as building a heartbeat replication task."""
+        lease = self._live_lease(app.upper(), instance_id, self._clock.now_ms())
+        return None if lease is None else lease.holder
+
     def find_instance(self, instance_id: str) -> InstanceInfo | None:
         """`GET /instances/{id}`: the first application holding a live lease for that id."""
         now = self._clock.now_ms()

@@ -227,8 +227,14 @@ class TaskDispatcher:
 
     # ---------------------------------------------------------------- intake
 
-    def submit(self, task_id: str, item: ReplicationInstance, expiry_ms: int) -> None:
-        """Queue `item` under `task_id` for at most `expiry_ms` from now."""
+    def submit(self, task_id: str, item: ReplicationInstance, expiry_ms: int) -> bool:
+        """Queue `item` under `task_id` for at most `expiry_ms` from now.
+
+        Returns True when this submission can make a batch due earlier than `next_wakeup()`
+        said before it: the queue was empty, or it now holds a full batch. Otherwise the
+        driver's pending wake-up time still stands and it need not re-evaluate — which spares
+        it one event-loop wake-up per task on the hot path (a heartbeat per renewal per peer).
+        """
         now = self.clock.monotonic()
         expires_at = now + expiry_ms / 1000
         self._submitted += 1
@@ -238,11 +244,15 @@ class TaskDispatcher:
             existing.item = item
             existing.expires_at = expires_at
             self._overridden += 1
-            return
+            return False
         if len(pending) >= self.config.max_pending:
+            # Dropping the oldest can only move the due time later: a wake-up already
+            # scheduled for the old time just finds nothing due and re-evaluates.
             pending.popitem(last=False)
             self._dropped_overflow += 1
         pending[task_id] = QueuedTask(task_id, item, now, expires_at)
+        size = len(pending)
+        return size in (1, self.config.batch_size)
 
     # ---------------------------------------------------------------- batching
 

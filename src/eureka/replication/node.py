@@ -9,6 +9,10 @@ the HTTP outcome the way Java's `ReplicationTaskProcessor` does:
 * any other transport error (connect refused/timeout, reset, protocol error) → transient,
   as Java treats every IOException;
 * any other status or exception → permanent.
+
+Submitting wakes the driver only when the dispatcher says the next batch may now be due earlier
+(`TaskDispatcher.submit`'s answer): on a node taking thousands of renewals per second, waking it
+for every task cost more than the replication itself.
 """
 
 from __future__ import annotations
@@ -145,8 +149,8 @@ class PeerNode:
     def submit(self, task: ReplicationTask) -> None:
         if self._closed:
             return
-        self.dispatcher.submit(task.task_id, task.item, task.expiry_ms)
-        self._wakeup.set()
+        if self.dispatcher.submit(task.task_id, task.item, task.expiry_ms):
+            self._wakeup.set()
 
     def wake(self) -> None:
         """Re-evaluate now (after submitting to the dispatcher directly)."""

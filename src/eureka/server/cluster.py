@@ -225,7 +225,9 @@ class PeerCluster:
     def heartbeat(self, app: str, instance_id: str) -> None:
         if not self.nodes:
             return
-        info = self.registry.get_instance(app, instance_id)
+        # The stored holder, not a decorated copy: this runs for every renewal, for every peer,
+        # and the task only reads four fields of it.
+        info = self.registry.stored_instance(app, instance_id)
         if info is None:
             return
         task = heartbeat_task(info, self.registry.override_of(instance_id))
@@ -271,7 +273,7 @@ class PeerCluster:
     def status(self) -> list[dict[str, Any]]:
         peers = []
         for url, node in self.nodes.items():
-            stats = node.stats().as_dict()
+            stats: dict[str, Any] = dict(node.stats().as_dict())
             stats["url"] = url
             stats["last_error"] = node.last_error
             # The age of the oldest task not yet delivered: how far this peer lags behind us.
