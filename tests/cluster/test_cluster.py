@@ -163,3 +163,31 @@ def test_unreachable_peer_is_reported_and_the_rest_works() -> None:
     finally:
         a.stop()
         b.stop()
+
+
+def test_startup_sync_copies_only_the_peers_local_registry() -> None:
+    """A peer serving another region by transparent fallback must not hand us that region's
+    instances as if they were its own (Java's sync does; §6.12)."""
+    remote = ServerProcess(settings=CLUSTER_SETTINGS)
+    a_port, b_port = free_port(), free_port()
+    urls = [f"http://127.0.0.1:{a_port}/eureka/", f"http://127.0.0.1:{b_port}/eureka/"]
+    a_settings = {
+        **CLUSTER_SETTINGS,
+        "eureka.server.remote-region-urls-with-name": f"us-west-2;{remote.url}",
+        "eureka.server.remote-region-registry-fetch-interval": "1",
+    }
+    a = ServerProcess(port=a_port, settings=a_settings, peers=urls)
+    b = ServerProcess(port=b_port, settings=CLUSTER_SETTINGS, peers=urls)
+    try:
+        remote.start()
+        _register(remote, "west-1")
+        a.start()
+        _register(a, "local-1")
+        # A serves both: its own instance and, by transparent fallback, the remote one.
+        wait_for(lambda: set(_view(a)) == {"local-1", "west-1"}, timeout=10)
+        b.start()
+        wait_for(lambda: _view(b) == {"local-1": "UP"}, timeout=10)
+        assert "start-up sync: copied 1 instance(s)" in b.output()
+    finally:
+        for node in (b, a, remote):
+            node.stop()

@@ -51,6 +51,13 @@ SYNC_HEADERS = {
 }
 
 
+# A region list naming no configured region asks a peer (Java's or ours) for its *local*
+# registry only. Without it, a peer with transparent fallback would hand us its remote regions'
+# instances, which we would then register as our own (Java's sync has that flaw; its filter for
+# it is a no-op, protocol.md §6.12).
+LOCAL_ONLY = {"regions": "-"}
+
+
 class SyncResult:
     """What the start-up sync saw: how much it copied, and whether what it saw is the truth."""
 
@@ -185,7 +192,9 @@ class PeerCluster:
         unreachable = []
         for url in list(self.nodes):
             try:
-                response = await self._http.get(f"{url}apps/", headers=SYNC_HEADERS)
+                response = await self._http.get(
+                    f"{url}apps/", params=LOCAL_ONLY, headers=SYNC_HEADERS
+                )
             except httpx.HTTPError as error:
                 unreachable.append(f"{url} ({type(error).__name__})")
                 continue
@@ -280,4 +289,3 @@ class PeerCluster:
             stats["replication_lag_ms"] = stats.get("oldest_pending_age_ms", 0)
             peers.append(stats)
         return peers
-
