@@ -45,6 +45,11 @@ __all__ = ["EurekaApp"]
 
 log = logging.getLogger("eureka.server")
 
+# Header lists of cached payloads, built once: these are the registry's hottest responses.
+_GZIP_JSON = [("content-type", JSON), ("content-encoding", "gzip"), ("vary", "Accept-Encoding")]
+_GZIP_XML = [("content-type", XML), ("content-encoding", "gzip"), ("vary", "Accept-Encoding")]
+_PLAIN_JSON = [("content-type", JSON), ("vary", "Accept-Encoding")]
+_PLAIN_XML = [("content-type", XML), ("vary", "Accept-Encoding")]
 _PARSE_ERROR_JSON = b'{"error": "cannot parse request body"}'
 _PARSE_ERROR_XML = b"<error><message>cannot parse request body</message></error>"
 # Java answers 500 for these; a bad query value is the caller's fault, so we say 400.
@@ -220,20 +225,10 @@ class EurekaApp:
         payload = self.cache.get(key)
         if payload is None:
             return empty(not_found)
-        content_type = JSON if key.fmt is Format.JSON else XML
+        is_json = key.fmt is Format.JSON
         if request.accepts_gzip:
-            return Response(
-                200,
-                [
-                    ("content-type", content_type),
-                    ("content-encoding", "gzip"),
-                    ("vary", "Accept-Encoding"),
-                ],
-                payload.gzip,
-            )
-        return Response(
-            200, [("content-type", content_type), ("vary", "Accept-Encoding")], payload.body
-        )
+            return Response(200, _GZIP_JSON if is_json else _GZIP_XML, payload.gzip)
+        return Response(200, _PLAIN_JSON if is_json else _PLAIN_XML, payload.body)
 
     def _key(
         self,
