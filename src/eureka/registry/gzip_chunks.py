@@ -14,16 +14,27 @@ the 32 KiB deflate window). The decompressor has exactly that text in its window
 the chunk, so back-references into it resolve correctly — the technique pigz uses for its
 parallel blocks. Such a chunk stays valid while both its text and its dictionary are unchanged.
 
-Only the CRC-32 has to cover the whole body; zlib computes it at several GB/s.
+Only the CRC-32 has to cover the whole body. Both it and the deflate come from zlib-ng, a
+drop-in zlib with SIMD: its CRC-32 of a 10k-instance body takes 0.2 ms where the stdlib's takes
+3.4 ms (then the largest cost of a rebuild), and its level-1 deflate is about 3× faster.
 """
 
 from __future__ import annotations
 
 import struct
-import zlib
 from collections.abc import Iterable
 
-__all__ = ["FINAL_BLOCK", "GZIP_HEADER", "WINDOW", "assemble", "deflate_chunk", "gzip_whole"]
+from zlib_ng import zlib_ng as zlib
+
+__all__ = [
+    "FINAL_BLOCK",
+    "GZIP_HEADER",
+    "WINDOW",
+    "assemble",
+    "crc32",
+    "deflate_chunk",
+    "gzip_whole",
+]
 
 # ID1 ID2, CM = deflate, FLG = 0, MTIME = 0 (none: the bytes depend on content only), XFL = 0,
 # OS = 255 (unknown).
@@ -54,6 +65,11 @@ def deflate_chunk(data: bytes, level: int = 6, dictionary: bytes = b"") -> bytes
     else:
         compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
     return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+
+
+def crc32(data: bytes) -> int:
+    """CRC-32 (gzip's) of `data`."""
+    return int(zlib.crc32(data))
 
 
 def assemble(chunks: Iterable[bytes], crc32: int, size: int) -> bytes:

@@ -32,7 +32,6 @@ the local-only path unchanged.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -49,7 +48,7 @@ from eureka.registry.encoders import (
     PayloadEncoder,
     default_encoders,
 )
-from eureka.registry.gzip_chunks import WINDOW, assemble, deflate_chunk, gzip_whole
+from eureka.registry.gzip_chunks import WINDOW, assemble, crc32, deflate_chunk, gzip_whole
 from eureka.registry.lease import Lease
 from eureka.registry.registry import Registry
 from eureka.registry.remote_regions import Contributions, RemoteRegions
@@ -871,7 +870,7 @@ class ResponseCache:
                 self.stats.gzip_chunks += 1
             chunks.append(store.chunk)
             previous, previous_start = (store, tail), start
-        return assemble(chunks, zlib.crc32(body), len(body))
+        return assemble(chunks, crc32(body), len(body))
 
 
 def _same_context(
