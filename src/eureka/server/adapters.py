@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any
 
 from eureka.server.app import EurekaApp
-from eureka.server.http import Request, Response, text
+from eureka.server.http import Parked, Request, Response, text
 
 __all__ = ["AsgiAdapter", "RsgiAdapter"]
 
@@ -82,11 +82,23 @@ class RsgiAdapter:
                 body = b"".join(chunks)
         if response is None:
             request = Request(scope.method, scope.path, scope.query_string, headers, body)
-            response = self.app.handle(request)
+            result = self.app.handle(request)
+            response = result if type(result) is Response else await _answer(result)
         if scope.method == "HEAD":
             protocol.response_empty(response.status, response.headers)
         else:
             protocol.response_bytes(response.status, response.headers, response.body)
+
+
+async def _answer(result: Response | Parked) -> Response:
+    """Await a held request's answer; cancelled (the connection went away) → release it."""
+    if isinstance(result, Response):
+        return result
+    try:
+        return await result.wait()
+    except BaseException:
+        result.cancel()
+        raise
 
 
 # Heartbeats are PUTs without a body: only these methods are worth reading a body for.
@@ -146,7 +158,8 @@ class AsgiAdapter:
                 headers,
                 b"".join(chunks),
             )
-            response = self.app.handle(request)
+            result = self.app.handle(request)
+            response = result if type(result) is Response else await _answer(result)
         await send(
             {
                 "type": "http.response.start",

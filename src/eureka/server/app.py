@@ -31,6 +31,7 @@ from eureka.server.dashboard import render_dashboard
 from eureka.server.http import (
     JSON,
     XML,
+    Parked,
     Request,
     Response,
     decompress_body,
@@ -83,7 +84,7 @@ class EurekaApp:
 
     # -- entry point -------------------------------------------------------------------------
 
-    def handle(self, request: Request) -> Response:
+    def handle(self, request: Request) -> Response | Parked:
         try:
             return self._dispatch(request)
         except BadInput as exc:
@@ -93,7 +94,7 @@ class EurekaApp:
             log.exception("internal error on %s %s", request.method, request.path)
             return text(500, "internal error")
 
-    def _dispatch(self, request: Request) -> Response:
+    def _dispatch(self, request: Request) -> Response | Parked:
         target = route(request.path, self._prefix)
         if target is None:
             return text(404, "not found")
@@ -373,7 +374,7 @@ def _regions(value: str | None) -> tuple[str, ...]:
     return tuple(sorted(value.lower().split(",")))
 
 
-_Handler = Callable[[EurekaApp, Request, Route], Response]
+_Handler = Callable[[EurekaApp, Request, Route], Response | Parked]
 _HANDLERS: dict[tuple[str, int, str], _Handler] = {
     ("", 0, "GET"): EurekaApp._dashboard,
     ("apps", 0, "GET"): EurekaApp._apps,

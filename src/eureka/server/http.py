@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, unquote
 from eureka.errors import BadInput
 
 __all__ = [
+    "Parked",
     "Request",
     "Response",
     "decompress_body",
@@ -79,6 +80,19 @@ class Response:
     status: int
     headers: list[tuple[str, str]]
     body: bytes = b""
+
+
+class Parked(Protocol):
+    """A request the application holds instead of answering at once (a long-poll watch).
+
+    `EurekaApp.handle` stays synchronous and returns `Response | Parked` — h11's NEED_DATA: "not
+    yet". Every HTTP layer (RSGI, ASGI, any other) awaits `wait()` for the answer, and calls
+    `cancel()` if the client goes away first, so that a held request costs nothing once gone.
+    """
+
+    async def wait(self) -> Response: ...
+
+    def cancel(self) -> None: ...
 
 
 def empty(status: int, content_type: str | None = None) -> Response:
