@@ -27,10 +27,13 @@ class Lease:
     Either way a lease is expired once `now > last_update_ms + duration_ms (+ compensation)`.
 
     `revision` is the registry revision of the last change that altered what this lease's holder
-    looks like on the wire; caches of encoded instances key on it.
+    looks like on the wire; caches of encoded instances key on it. `digest` is the holder's
+    content digest (`eureka.digest.instance_digest`) as of that change: kept here, one int per
+    lease, so that the registry's digest sums can subtract it when the holder changes again.
     """
 
     __slots__ = (
+        "digest",
         "duration_ms",
         "eviction_ms",
         "holder",
@@ -48,6 +51,7 @@ class Lease:
         self.eviction_ms = 0
         self.service_up_ms = 0
         self.revision = 0
+        self.digest = 0
 
     def renew(self, now_ms: int, *, double_count: bool) -> None:
         self.last_update_ms = now_ms + self.duration_ms if double_count else now_ms

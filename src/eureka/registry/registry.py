@@ -21,6 +21,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 
 from eureka.clock import Clock
+from eureka.digest import DigestSums, instance_digest
 from eureka.errors import BadInput
 from eureka.model import (
     ActionType,
@@ -103,6 +104,9 @@ class Registry:
         # Instances per status, kept incrementally so that every hash is O(1) (§5.1).
         self._counts: dict[InstanceStatus, int] = dict.fromkeys(InstanceStatus, 0)
         self._size = 0
+        # Content digests (eureka.digest) per application and in total, kept like the counts:
+        # each change re-digests one instance (its old digest sits on its lease).
+        self._digests = DigestSums()
 
         self._log = ChangeLog()
         self._overrides = OverrideMap(config.override_map_ttl_ms)
@@ -215,7 +219,9 @@ class Registry:
         if status == InstanceStatus.UP:
             lease.service_up(now)
         registrant.action_type = ActionType.ADDED
-        self._record(lease, app, instance_id, now, old_vip=old_vip, old_svip=old_svip)
+        self._record(
+            lease, app, instance_id, now, old_vip=old_vip, old_svip=old_svip, superseded=existing
+        )
         registrant.last_updated_timestamp = now
 
     def renew(
@@ -437,6 +443,23 @@ class Registry:
         """The oldest revision `changes_since` still answers for."""
         return self._log.floor
 
+    @property
+    def digest(self) -> int:
+        """The content digest of the whole local registry (`eureka.digest`), kept incrementally."""
+        return self._digests.total
+
+    def app_digest(self, app: str) -> int:
+        """One application's content digest (`EMPTY_DIGEST` when it has no instances)."""
+        return self._digests.app(app.upper())
+
+    def app_digests(self) -> dict[str, int]:
+        """Application → content digest, for the applications that have instances (a copy)."""
+        return self._digests.apps()
+
+    def subset_digest(self, apps: Collection[str]) -> int:
+        """The content digest of the named (upper-case) applications together."""
+        return self._digests.of_apps(apps)
+
     def overrides(self) -> dict[str, InstanceStatus]:
         """`/serverinfo/statusoverrides`: live admin overrides by instance id."""
         return self._overrides.snapshot(self._clock.now_ms())
@@ -622,7 +645,23 @@ class Registry:
         *,
         old_vip: str | None = None,
         old_svip: str | None = None,
+        superseded: Lease | None = None,
+        removed: bool = False,
     ) -> None:
+        """Append the change, and move the instance's digest from its old to its new state.
+
+        The old digest is the superseded lease's (a re-registration), the lease's own (an
+        in-place change), or none (a first registration: the lease was never recorded)."""
+        if superseded is not None:
+            old: int | None = superseded.digest
+        else:
+            old = lease.digest if lease.revision else None
+        if removed:
+            self._digests.replace(app, old, None)
+        else:
+            new = instance_digest(lease.holder)
+            lease.digest = new
+            self._digests.replace(app, old, new)
         revision = self._log.append(
             now, app, instance_id, lease, old_vip=old_vip, old_svip=old_svip
         )
@@ -646,7 +685,7 @@ class Registry:
         self._counts[holder.status] -= 1
         lease.cancel(now)
         holder.action_type = ActionType.DELETED
-        self._record(lease, app, instance_id, now)
+        self._record(lease, app, instance_id, now, removed=True)
         holder.last_updated_timestamp = now
         self._preservation.on_cancel()
         return True

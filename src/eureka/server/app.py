@@ -20,12 +20,14 @@ from eureka import __version__
 from eureka.clock import Clock
 from eureka.codec import json as json_codec
 from eureka.codec import xml as xml_codec
+from eureka.digest import format_digest
 from eureka.errors import BadInput
 from eureka.model import InstanceInfo, InstanceStatus
 from eureka.registry import Registry, RenewOutcome, ResponseCache
 from eureka.registry.cache_key import Accept, ApiVersion, CacheKey, EntityType, Format
 from eureka.registry.remote_regions import RemoteRegions
 from eureka.replication.protocol import apply_batch, decode_batch, encode_batch_response
+from eureka.server import propagation
 from eureka.server.config import ServerConfig
 from eureka.server.dashboard import render_dashboard
 from eureka.server.http import (
@@ -46,11 +48,12 @@ __all__ = ["EurekaApp"]
 
 log = logging.getLogger("eureka.server")
 
-# Header lists of cached payloads, built once: these are the registry's hottest responses.
-_GZIP_JSON = [("content-type", JSON), ("content-encoding", "gzip"), ("vary", "Accept-Encoding")]
-_GZIP_XML = [("content-type", XML), ("content-encoding", "gzip"), ("vary", "Accept-Encoding")]
-_PLAIN_JSON = [("content-type", JSON), ("vary", "Accept-Encoding")]
-_PLAIN_XML = [("content-type", XML), ("vary", "Accept-Encoding")]
+# Header tuples of cached payloads, built once: these are the registry's hottest responses.
+# (Each response gets its own list: `handle` appends the features header to it.)
+_GZIP_JSON = (("content-type", JSON), ("content-encoding", "gzip"), ("vary", "Accept-Encoding"))
+_GZIP_XML = (("content-type", XML), ("content-encoding", "gzip"), ("vary", "Accept-Encoding"))
+_PLAIN_JSON = (("content-type", JSON), ("vary", "Accept-Encoding"))
+_PLAIN_XML = (("content-type", XML), ("vary", "Accept-Encoding"))
 _PARSE_ERROR_JSON = b'{"error": "cannot parse request body"}'
 _PARSE_ERROR_XML = b"<error><message>cannot parse request body</message></error>"
 # Java answers 500 for these; a bad query value is the caller's fault, so we say 400.
@@ -81,18 +84,33 @@ class EurekaApp:
         # False while a clustered node copies its peers' registries at start-up.
         self.ready = True
         self._prefix = tuple(s for s in config.prefix.split("/") if s)
+        # This node's revision space (docs/design/propagation.md): another node or a restart
+        # is another epoch, so a client's revision is only meaningful together with it.
+        self.epoch = propagation.make_epoch(
+            config.my_url or f"{config.host}:{config.port}", self.started_ms
+        )
+        self._epoch_header = (propagation.EPOCH, self.epoch)
+        self._features_header = (propagation.FEATURES, "digest")
+        # Revisions describe cached payloads only when the read-write tier serves them (the
+        # read-only tier may be 30 s old) and no remote region's data is merged into them.
+        self._cache_is_current = not config.registry.use_read_only_response_cache
+        self._digests_memo: tuple[int, tuple[str, ...] | None, bytes] | None = None
 
     # -- entry point -------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response | Parked:
         try:
-            return self._dispatch(request)
+            result = self._dispatch(request)
         except BadInput as exc:
-            return text(400, exc.reason)
+            result = text(400, exc.reason)
         except Exception:
             # A bug of ours, never the caller's input: say so, keep serving.
             log.exception("internal error on %s %s", request.method, request.path)
-            return text(500, "internal error")
+            result = text(500, "internal error")
+        if type(result) is Response:
+            # Every handler builds its own header list, so this never touches a shared one.
+            result.headers.append(self._features_header)
+        return result
 
     def _dispatch(self, request: Request) -> Response | Parked:
         target = route(request.path, self._prefix)
@@ -228,8 +246,34 @@ class EurekaApp:
             return empty(not_found)
         is_json = key.fmt is Format.JSON
         if request.accepts_gzip:
-            return Response(200, _GZIP_JSON if is_json else _GZIP_XML, payload.gzip)
-        return Response(200, _PLAIN_JSON if is_json else _PLAIN_XML, payload.body)
+            headers = [*(_GZIP_JSON if is_json else _GZIP_XML), *self._revision_headers(key)]
+            return Response(200, headers, payload.gzip)
+        headers = [*(_PLAIN_JSON if is_json else _PLAIN_XML), *self._revision_headers(key)]
+        return Response(200, headers, payload.body)
+
+    def _revision_headers(self, key: CacheKey) -> list[tuple[str, str]]:
+        """Epoch, and the revision and digest of what a cached payload shows, when it shows
+        exactly the local registry now (docs/design/propagation.md)."""
+        epoch = self._epoch_header
+        registry = self.registry
+        if not self._cache_is_current:
+            return [epoch]
+        entity = key.entity
+        if entity is EntityType.APP:
+            if registry.app_revision(key.name) is None:
+                return [epoch]  # another region's application (transparent fallback)
+            digest = registry.app_digest(key.name)
+        elif self.remote_regions is not None:
+            return [epoch]  # may merge other regions' instances
+        elif entity is EntityType.ALL_APPS or entity is EntityType.ALL_APPS_DELTA:
+            digest = registry.digest
+        else:
+            return [epoch, (propagation.REVISION, str(registry.revision))]
+        return [
+            epoch,
+            (propagation.REVISION, str(registry.revision)),
+            (propagation.DIGEST, format_digest(digest)),
+        ]
 
     def _key(
         self,
@@ -266,14 +310,45 @@ class EurekaApp:
         key = self._key(request, target, EntityType.ALL_APPS_DELTA, "", regions)
         return self._cached(request, key)
 
-    def _app(self, request: Request, target: Route) -> Response:
+    def _app(self, request: Request, target: Route) -> Response | Parked:
         # JAX-RS prefers the literal path: "/apps/delta" is the delta, whatever the case rules.
-        if target.args[0] == "delta":
-            return self._delta(request, target)
+        literal = _APPS_LITERALS.get(target.args[0])
+        if literal is not None:
+            return literal(self, request, target)
         if not self._allow():
             return empty(403)
         key = self._key(request, target, EntityType.APP, target.args[0].upper(), ())
         return self._cached(request, key)
+
+    def _digests(self, request: Request, target: Route) -> Response:
+        """`GET /apps/digests[?apps=A,B]`: per-application content digests and their total."""
+        params = parse_query(request.query)
+        raw_apps = params.get("apps")
+        subset = None if raw_apps is None else propagation.parse_apps(raw_apps)
+        if not self._allow():
+            return empty(403)
+        registry = self.registry
+        revision = registry.revision
+        memo = self._digests_memo
+        if memo is not None and memo[0] == revision and memo[1] == subset:
+            body = memo[2]
+        else:
+            digests = registry.app_digests()
+            if subset is None:
+                total = registry.digest
+            else:
+                digests = {name: digests[name] for name in subset if name in digests}
+                total = registry.subset_digest(subset)
+            body = propagation.digests_body(self.epoch, revision, total, digests)
+            self._digests_memo = (revision, subset, body)
+        total_digest = registry.digest if subset is None else registry.subset_digest(subset)
+        headers = [
+            ("content-type", JSON),
+            self._epoch_header,
+            (propagation.REVISION, str(revision)),
+            (propagation.DIGEST, format_digest(total_digest)),
+        ]
+        return Response(200, headers, body)
 
     def _vip(self, request: Request, target: Route) -> Response:
         if not self._allow():
@@ -398,6 +473,13 @@ _HANDLERS: dict[tuple[str, int, str], _Handler] = {
         if t.args[0] == "statusoverrides"
         else text(404, "not found")
     ),
+}
+
+
+# Literal segments under /apps that JAX-RS routes before the `{appName}` template.
+_APPS_LITERALS: dict[str, _Handler] = {
+    "delta": EurekaApp._delta,
+    "digests": EurekaApp._digests,
 }
 
 
