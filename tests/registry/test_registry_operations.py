@@ -7,6 +7,7 @@ import pytest
 from eureka.errors import BadInput
 from eureka.model import ActionType, DataCenterInfo, InstanceStatus
 from eureka.registry import RenewOutcome
+from eureka.registry.summary import RecentLease
 from tests.registry.support import START_MS, instance, make_registry
 
 UP = InstanceStatus.UP
@@ -104,7 +105,7 @@ def test_register_stores_added_instance_with_server_times() -> None:
         90,
     )
     assert registry.revision == 1 and registry.instance_count() == 1
-    assert list(registry.recently_registered) == [(now, "APP(i-1)")]
+    assert list(registry.recently_registered) == [RecentLease(now, "APP", "i-1")]
 
 
 def test_register_zero_dirty_timestamp_becomes_now() -> None:
@@ -267,7 +268,7 @@ def test_cancel_removes_and_records_deleted() -> None:
     assert registry.overrides() == {}
     assert registry.instance_count() == 0
     assert registry.apps_hashcode() == ""
-    assert list(registry.recently_cancelled) == [(clock.now_ms(), "APP(i-1)")]
+    assert list(registry.recently_cancelled) == [RecentLease(clock.now_ms(), "APP", "i-1")]
     delta = registry.delta_view()
     deleted = delta.get_application("APP")
     assert deleted is not None
@@ -503,8 +504,4 @@ def test_recent_lists_are_bounded() -> None:
     registry, _ = make_registry(recent_list_size=3)
     for n in range(5):
         registry.register(instance(instance_id=f"i-{n}"))
-    assert [text for _, text in registry.recently_registered] == [
-        "APP(i-2)",
-        "APP(i-3)",
-        "APP(i-4)",
-    ]
+    assert [entry.id for entry in registry.recently_registered] == ["i-2", "i-3", "i-4"]

@@ -130,13 +130,13 @@ def test_failures_and_successes_are_recorded_with_the_clock() -> None:
     assert state.last_attempt_ms == START_MS and state.last_fetch_ms is None
     clock.advance(5)
     regions.apply_full(WEST, payload(remote("R", "r-1"), remote("R", "r-2", DOWN)))
-    status = regions.status()[WEST]
-    assert status["ready"] is True
-    assert status["last_fetch_ms"] == START_MS + 5000
-    assert (status["consecutive_failures"], status["last_error"]) == (0, None)
-    assert (status["applications"], status["instances"]) == (1, 2)
-    assert status["apps_hashcode"] == "DOWN_1_UP_1_"
-    assert status["url"] == "http://us-west-2.example/eureka/"
+    status = regions.stats()[WEST]
+    assert status.ready is True
+    assert status.last_fetch_ms == START_MS + 5000
+    assert (status.consecutive_failures, status.last_error) == (0, None)
+    assert (status.applications, status.instances) == (1, 2)
+    assert status.apps_hashcode == "DOWN_1_UP_1_"
+    assert status.url == "http://us-west-2.example/eureka/"
 
 
 # --- applying fetched payloads -----------------------------------------------------------------

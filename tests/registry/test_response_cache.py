@@ -104,7 +104,7 @@ def test_full_payload_carries_version_and_exact_hash_and_is_cached() -> None:
     assert first is not None and first.content_type == "text/fake"
     assert first.body.startswith(b"[v=1 h=DOWN_1_UP_1_|A=<a-1:UP:ADDED:")
     assert cache.get(ALL) is first
-    assert (cache.stats.rebuilds, cache.stats.hits) == (1, 1)
+    assert (cache.stats().rebuilds, cache.stats().hits) == (1, 1)
 
 
 def test_empty_registry_payload() -> None:
@@ -119,7 +119,7 @@ def test_key_normalisation_shares_equal_payloads() -> None:
     assert cache.get(CacheKey(EntityType.ALL_APPS, name="whatever")) is payload
     assert cache.get(CacheKey(EntityType.ALL_APPS, version=ApiVersion.V1)) is payload  # JSON
     assert cache.get(CacheKey(EntityType.APP, "a")) is cache.get(CacheKey(EntityType.APP, "A"))
-    assert cache.stats.rebuilds == 2
+    assert cache.stats().rebuilds == 2
 
 
 # --- invalidation: the next get sees every change (invariant 3) ------------------------------
@@ -249,9 +249,9 @@ def test_many_changes_between_two_gets_cost_one_rebuild_of_the_changed_apps() ->
             registry.register(instance(app, f"{app}-{n}"))
     cache.get(ALL)
     rebuilds, app_encodes, encodes = (
-        cache.stats.rebuilds,
-        cache.stats.app_encodes,
-        cache.stats.instance_encodes,
+        cache.stats().rebuilds,
+        cache.stats().app_encodes,
+        cache.stats().instance_encodes,
     )
     clock.advance(1)
     for n in range(10):
@@ -260,9 +260,9 @@ def test_many_changes_between_two_gets_cost_one_rebuild_of_the_changed_apps() ->
         registry.renew("F", "F-1")
     payload = cache.get(ALL)
     assert payload is not None
-    assert cache.stats.rebuilds == rebuilds + 1
-    assert cache.stats.app_encodes == app_encodes + 2  # only B and E
-    assert cache.stats.instance_encodes == encodes + 20  # only the changed instances
+    assert cache.stats().rebuilds == rebuilds + 1
+    assert cache.stats().app_encodes == app_encodes + 2  # only B and E
+    assert cache.stats().instance_encodes == encodes + 20  # only the changed instances
     assert payload.body.startswith(b"[v=1 h=OUT_OF_SERVICE_20_UP_140_|")
 
 
@@ -278,7 +278,7 @@ def test_auto_expiry_regenerates_and_refreshes_lease_timestamps() -> None:
     clock.advance(1)  # 180 s after it was written
     expired = _body(cache)
     assert f"lr={renewed_at}" in expired
-    assert cache.stats.rebuilds == 2
+    assert cache.stats().rebuilds == 2
 
 
 def test_expired_entries_of_unknown_names_are_swept() -> None:
@@ -346,11 +346,11 @@ def test_delta_encodes_each_cancelled_instance_once_while_in_window() -> None:
     registry.register(instance("A", "a-2"))
     registry.cancel("A", "a-2")
     cache.get(DELTA)
-    encodes = cache.stats.instance_encodes
+    encodes = cache.stats().instance_encodes
     registry.register(instance("B", "b-1"))
     cache.get(DELTA)
     # Only b-1 is new: a-1 comes from A's fragments, the DELETED a-2 from the delta memo.
-    assert cache.stats.instance_encodes == encodes + 1
+    assert cache.stats().instance_encodes == encodes + 1
 
 
 # --- gzip ------------------------------------------------------------------------------------
@@ -373,16 +373,16 @@ def test_chunked_gzip_is_valid_and_reuses_unchanged_chunks() -> None:
     assert gzip.decompress(payload.gzip) == payload.body
     assert _gunzip_single_member(payload.gzip) == payload.body
     assert payload.gzip is payload.gzip  # computed once
-    assert cache.stats.gzip_chunks == 7  # the header and one chunk per application
+    assert cache.stats().gzip_chunks == 7  # the header and one chunk per application
     # A change recompresses the header (new hash), that application's chunk and the next one's
     # (primed with the changed text); the last application has no next one.
     for changed, recompressed in (("C", 3), ("F", 2), ("A", 3)):
-        chunks = cache.stats.gzip_chunks
+        chunks = cache.stats().gzip_chunks
         registry.status_update(changed, f"{changed}-3", OOS, None)
         payload = cache.get(ALL)
         assert payload is not None
         assert _gunzip_single_member(payload.gzip) == payload.body
-        assert cache.stats.gzip_chunks == chunks + recompressed
+        assert cache.stats().gzip_chunks == chunks + recompressed
 
 
 def test_chunked_gzip_after_an_application_disappears() -> None:

@@ -280,10 +280,10 @@ def test_remote_update_invalidates_full_delta_vip_and_fallback_application() -> 
         is DOWN
     )
     # Nothing changed since: hits, no rebuilds.
-    rebuilds = cache.stats.rebuilds
+    rebuilds = cache.stats().rebuilds
     for key in keys:
         cache.get(key)
-    assert cache.stats.rebuilds == rebuilds
+    assert cache.stats().rebuilds == rebuilds
 
 
 def test_an_unchanged_remote_fetch_keeps_full_payloads() -> None:
@@ -335,14 +335,14 @@ def test_a_remote_delta_re_encodes_only_the_changed_instances() -> None:
     regions.apply_full(WEST, payload(*(remote("BIG", f"b-{n}") for n in range(50))))
     cache.get(ALL)
     cache.get(DELTA)
-    encodes = cache.stats.instance_encodes
+    encodes = cache.stats().instance_encodes
     assert encodes == 50  # the copy and the current delta share their instances
     clock.advance(1)
     assert regions.apply_delta(
         WEST, delta(remote("BIG", "b-7", DOWN, ActionType.MODIFIED), apps_hashcode="DOWN_1_UP_49_")
     )
     merged = body(cache, ALL)
-    assert cache.stats.instance_encodes == encodes + 1
+    assert cache.stats().instance_encodes == encodes + 1
     assert merged == json_codec.encode_applications(regions.full_view(registry, (WEST,)))
 
 

@@ -379,3 +379,26 @@ def test_stats_report_queue_age_and_pause(clock: ManualClock) -> None:
     clock.advance_ms(250)
     assert d.stats().paused_for_ms == 750
     assert d.stats().as_dict()["batches_congested"] == 1
+
+
+def test_failures_record_their_reason_time_and_start_and_a_success_ends_the_run(
+    clock: ManualClock,
+) -> None:
+    d = make(clock)
+    assert (d.stats().last_error, d.stats().failing_since_ms) == (None, None)
+    submit_hb(d, 1)
+    clock.advance_ms(DELAY_MS)
+    first_failure = clock.now_ms()
+    d.on_batch_result(take(d), TransientFailure("ConnectError: refused"))
+    clock.advance(1)
+    d.on_batch_result(take(d), Congestion("503 Service Unavailable"))
+    stats = d.stats()
+    assert stats.last_error == "503 Service Unavailable"
+    assert (stats.failing_since_ms, stats.last_failure_ms) == (first_failure, clock.now_ms())
+    clock.advance(1)
+    d.on_batch_result(take(d), Success([ReplicationItemResult(200)]))
+    recovered = d.stats()
+    # The error and its time stay visible, the run of failures is over.
+    assert (recovered.consecutive_failures, recovered.failing_since_ms) == (0, None)
+    assert recovered.last_error == "503 Service Unavailable"
+    assert recovered.last_failure_ms == first_failure + 1000

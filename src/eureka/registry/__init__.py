@@ -11,12 +11,15 @@ from eureka.registry.config import RegistryConfig
 from eureka.registry.encoders import CodecModuleEncoder, PayloadEncoder, default_encoders
 from eureka.registry.lease import Lease
 from eureka.registry.registry import ChangesSince, Registry, RenewOutcome, RenewResult
-from eureka.registry.response_cache import CachedPayload, CacheStats, ResponseCache
+from eureka.registry.response_cache import CacheCounters, CachedPayload, CacheStats, ResponseCache
 from eureka.registry.self_preservation import SelfPreservationState
+from eureka.registry.summary import AppSummary, InstancePage, InstanceSummary, RegistryStats
 
 __all__ = [
     "Accept",
     "ApiVersion",
+    "AppSummary",
+    "CacheCounters",
     "CacheKey",
     "CacheStats",
     "CachedPayload",
@@ -25,10 +28,13 @@ __all__ = [
     "CodecModuleEncoder",
     "EntityType",
     "Format",
+    "InstancePage",
+    "InstanceSummary",
     "Lease",
     "PayloadEncoder",
     "Registry",
     "RegistryConfig",
+    "RegistryStats",
     "RenewOutcome",
     "RenewResult",
     "ResponseCache",

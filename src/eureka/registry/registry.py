@@ -38,6 +38,16 @@ from eureka.registry.lease import Lease, lease_duration_seconds
 from eureka.registry.overrides import OverrideMap
 from eureka.registry.rules import effective_status
 from eureka.registry.self_preservation import SelfPreservation, SelfPreservationState
+from eureka.registry.summary import (
+    STATUS_RANK,
+    AppSummary,
+    InstancePage,
+    InstanceSummary,
+    RecentLease,
+    RegistryCounters,
+    RegistryStats,
+    zone_of,
+)
 
 __all__ = ["ChangesSince", "Registry", "RenewOutcome", "RenewResult"]
 
@@ -120,8 +130,11 @@ class Registry:
         # Set by the remote-region layer once every configured region has been fetched (§6.12).
         self.remote_regions_ready = True
 
-        self.recently_registered: deque[tuple[int, str]] = deque(maxlen=config.recent_list_size)
-        self.recently_cancelled: deque[tuple[int, str]] = deque(maxlen=config.recent_list_size)
+        self.recently_registered: deque[RecentLease] = deque(maxlen=config.recent_list_size)
+        self.recently_cancelled: deque[RecentLease] = deque(maxlen=config.recent_list_size)
+        self._counters = RegistryCounters()
+        # Application summaries by name, each valid while its revision is the application's.
+        self._summaries: dict[str, AppSummary] = {}
 
     # ------------------------------------------------------------------------------------------
     # Validation (§2.3 (1))
@@ -199,7 +212,11 @@ class Registry:
         if by_id is None:
             by_id = self._apps[app] = {}
         by_id[instance_id] = lease
-        self.recently_registered.append((now, f"{app}({instance_id})"))
+        self.recently_registered.append(RecentLease(now, app, instance_id))
+        counters = self._counters
+        counters.registrations += 1
+        if is_replication:
+            counters.replicated_registrations += 1
 
         # Override bootstrap: how overrides travel to peers by registration and startup sync.
         sent_override = registrant.overridden_status
@@ -237,7 +254,9 @@ class Registry:
         now = self._clock.now_ms()
         app = app.upper()
         lease = self._lease(app, instance_id)
+        counters = self._counters
         if lease is None:
+            counters.renewals_not_found += 1
             return RenewResult(RenewOutcome.NOT_FOUND)
         holder = lease.holder
         status = effective_status(
@@ -248,6 +267,7 @@ class Registry:
         )
         if status == InstanceStatus.UNKNOWN:
             # After an override deletion: the client must re-register with its real status.
+            counters.renewals_not_found += 1
             return RenewResult(RenewOutcome.NOT_FOUND)
         if status != holder.status:
             # Java changes the status silently here, so every client's next delta hash mismatches
@@ -257,6 +277,9 @@ class Registry:
             self._record(lease, app, instance_id, now)
             holder.last_updated_timestamp = now
         self._preservation.record_renewal()
+        counters.renewals += 1
+        if is_replication:
+            counters.replicated_renewals += 1
         lease.renew(now, double_count=self._double_count)
 
         if last_dirty_timestamp is None or not self.config.sync_when_timestamp_differs:
@@ -277,7 +300,13 @@ class Registry:
 
     def cancel(self, app: str, instance_id: str, *, is_replication: bool = False) -> bool:
         """§6.5. False (404) when there is no lease."""
-        return self._cancel(app.upper(), instance_id, self._clock.now_ms())
+        if not self._cancel(app.upper(), instance_id, self._clock.now_ms()):
+            self._counters.cancels_not_found += 1
+            return False
+        self._counters.cancels += 1
+        if is_replication:
+            self._counters.replicated_cancels += 1
+        return True
 
     def status_update(
         self,
@@ -298,6 +327,7 @@ class Registry:
         holder = lease.holder
         # An override equal to the current status is not recorded at all (Java, §12.15).
         if holder.status != status:
+            self._counters.status_updates += 1
             if status == InstanceStatus.UP:
                 lease.service_up(now)
             self._overrides.put(instance_id, status, now)
@@ -326,6 +356,7 @@ class Registry:
             return False
         lease.renew(now, double_count=self._double_count)
         if self._overrides.pop(instance_id, now) is not None:
+            self._counters.override_deletions += 1
             holder = lease.holder
             holder.overridden_status = InstanceStatus.UNKNOWN
             self._set_status(holder, new_status)
@@ -480,6 +511,109 @@ class Registry:
             for lease in by_id.values():
                 yield lease.holder
 
+    # -- summaries for operators (dashboard, metrics, status): values, never a lease or holder
+
+    def stats(self) -> RegistryStats:
+        """Operations counted since start (registrations, renewals, cancels, evictions, …)."""
+        return RegistryStats.of(self._counters)
+
+    def application_count(self) -> int:
+        return len(self._apps)
+
+    def application_summaries(self) -> list[AppSummary]:
+        """Every application, sorted by name. An application's summary is rebuilt only when its
+        revision moved, so polling this costs one walk of the applications that changed."""
+        previous = self._summaries
+        current: dict[str, AppSummary] = {}
+        revisions = self._app_revision
+        for name, by_id in self._apps.items():
+            summary = previous.get(name)
+            if summary is None or summary.revision != revisions[name]:
+                summary = _summarise(name, revisions[name], by_id.values())
+            current[name] = summary
+        self._summaries = current
+        return [current[name] for name in sorted(current)]
+
+    def instances_of(
+        self,
+        app: str,
+        offset: int = 0,
+        limit: int = 100,
+        *,
+        status: InstanceStatus | None = None,
+        contains: str | None = None,
+    ) -> InstancePage | None:
+        """A page of the application's instances sorted by (status, id); None if unknown.
+
+        `status` keeps one status group; `contains` keeps instances whose id, host name or IP
+        address contains it, ignoring case. `total` counts what matched, all pages together.
+        """
+        name = app.upper()
+        by_id = self._apps.get(name)
+        if by_id is None:
+            return None
+        leases: list[Lease] = list(by_id.values())
+        if status is not None:
+            leases = [lease for lease in leases if lease.holder.status is status]
+        if contains:
+            leases = [lease for lease in leases if _matches(lease.holder, contains.lower())]
+        leases.sort(key=lambda lease: (STATUS_RANK[lease.holder.status], lease.holder.id))
+        offset = max(0, offset)
+        now = self._clock.now_ms()
+        page = tuple(self._summary_of(lease, now) for lease in leases[offset : offset + limit])
+        return InstancePage(name, self._app_revision[name], len(leases), offset, page)
+
+    def find_applications(self, text: str) -> dict[str, int]:
+        """Applications whose name contains `text` (→ all their instances), or that have instances
+        whose id, host name or IP address contains it (→ how many), ignoring case."""
+        needle = text.lower()
+        found: dict[str, int] = {}
+        for name, by_id in self._apps.items():
+            if needle in name.lower():
+                found[name] = len(by_id)
+                continue
+            count = sum(1 for lease in by_id.values() if _matches(lease.holder, needle))
+            if count:
+                found[name] = count
+        return found
+
+    def expired_lease_count(self) -> int:
+        """Leases past their expiry that are still registered (self-preservation keeps them, or
+        the next eviction run has not come yet). Walks every lease: call it when it matters."""
+        now = self._clock.now_ms()
+        return sum(
+            1 for by_id in self._apps.values() for lease in by_id.values() if lease.is_expired(now)
+        )
+
+    def _summary_of(self, lease: Lease, now: int) -> InstanceSummary:
+        holder = lease.holder
+        last_renewal = lease.last_update_ms
+        if self._double_count:
+            # The stored value is "renewal + duration" under the Java quirk (lease.py).
+            last_renewal -= lease.duration_ms
+        return InstanceSummary(
+            id=holder.id,
+            app=holder.app,
+            status=holder.status,
+            overridden_status=holder.overridden_status,
+            host_name=holder.host_name or "",
+            ip_addr=holder.ip_addr or "",
+            port=holder.port if holder.port_enabled else None,
+            secure_port=holder.secure_port if holder.secure_port_enabled else None,
+            vip_address=holder.vip_address,
+            secure_vip_address=holder.secure_vip_address,
+            zone=zone_of(holder),
+            home_page_url=holder.home_page_url,
+            status_page_url=holder.status_page_url,
+            health_check_url=holder.health_check_url,
+            metadata=tuple(sorted(holder.metadata.items())),
+            registration_ms=lease.registration_ms,
+            last_renewal_ms=last_renewal,
+            service_up_ms=lease.service_up_ms,
+            last_dirty_timestamp=holder.last_dirty_timestamp,
+            expired=lease.is_expired(now),
+        )
+
     # ------------------------------------------------------------------------------------------
     # Timers: the adapter calls these on a schedule; each takes "now" from the clock
     # ------------------------------------------------------------------------------------------
@@ -503,6 +637,7 @@ class Registry:
         for app, iid, lease in choose_victims(expired, limit, self._rng):
             self._cancel(app, iid, now)
             evicted.append(lease.holder.copy())
+        self._counters.evictions += len(evicted)
         return evicted
 
     def prune_delta_queue(self) -> int:
@@ -679,7 +814,7 @@ class Registry:
             return False
         if not by_id:
             del self._apps[app]
-        self.recently_cancelled.append((now, f"{app}({instance_id})"))
+        self.recently_cancelled.append(RecentLease(now, app, instance_id))
         self._size -= 1
         holder = lease.holder
         self._counts[holder.status] -= 1
@@ -699,3 +834,29 @@ class Registry:
                 name, {iid: self._copy(lease) for iid, lease in by_id.items()}
             )
         return result
+
+
+def _matches(holder: InstanceInfo, needle: str) -> bool:
+    return (
+        needle in holder.id.lower()
+        or needle in (holder.host_name or "").lower()
+        or needle in (holder.ip_addr or "")
+    )
+
+
+def _summarise(name: str, revision: int, leases: Collection[Lease]) -> AppSummary:
+    statuses: dict[InstanceStatus, int] = {}
+    zones: dict[str, int] = {}
+    for lease in leases:
+        holder = lease.holder
+        statuses[holder.status] = statuses.get(holder.status, 0) + 1
+        zone = zone_of(holder)
+        if zone is not None:
+            zones[zone] = zones.get(zone, 0) + 1
+    return AppSummary(
+        name=name,
+        revision=revision,
+        instances=len(leases),
+        status_counts=tuple(sorted(statuses.items(), key=lambda item: STATUS_RANK[item[0]])),
+        zones=tuple(sorted(zones.items())),
+    )

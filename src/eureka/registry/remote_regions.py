@@ -38,7 +38,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from eureka.clock import Clock
 from eureka.model import ActionType, Application, Applications, InstanceInfo, InstanceStatus
@@ -50,6 +49,7 @@ __all__ = [
     "GLOBAL_WHITELIST",
     "FetchKind",
     "RegionState",
+    "RegionStats",
     "RemoteRegions",
     "RemoteRegionsConfig",
 ]
@@ -76,6 +76,25 @@ class RemoteRegionsConfig:
     disable_delta: bool = False
     transparent_fallback: bool = True
     legacy_fallback_delta: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RegionStats:
+    """How fetching one region goes, for the status page and the metrics."""
+
+    url: str
+    ready: bool
+    last_fetch_ms: int | None  # epoch ms of the last successful fetch
+    last_attempt_ms: int | None
+    last_error: str | None
+    consecutive_failures: int
+    applications: int
+    instances: int
+    apps_hashcode: str
+    current_delta_instances: int
+    full_fetches: int
+    delta_fetches: int
+    hash_mismatches: int
 
 
 class RegionState:
@@ -126,22 +145,22 @@ class RegionState:
     def instance_count(self) -> int:
         return sum(self.counts.values())
 
-    def status(self) -> dict[str, Any]:
-        return {
-            "url": self.url,
-            "ready": self.ready,
-            "last_fetch_ms": self.last_fetch_ms,
-            "last_attempt_ms": self.last_attempt_ms,
-            "last_error": self.last_error,
-            "consecutive_failures": self.consecutive_failures,
-            "applications": len(self.applications.applications_by_name),
-            "instances": self.instance_count(),
-            "apps_hashcode": hash_from_counts(self.counts),
-            "current_delta_instances": self.current_delta.instance_count(),
-            "full_fetches": self.full_fetches,
-            "delta_fetches": self.delta_fetches,
-            "hash_mismatches": self.hash_mismatches,
-        }
+    def stats(self) -> RegionStats:
+        return RegionStats(
+            url=self.url,
+            ready=self.ready,
+            last_fetch_ms=self.last_fetch_ms,
+            last_attempt_ms=self.last_attempt_ms,
+            last_error=self.last_error,
+            consecutive_failures=self.consecutive_failures,
+            applications=len(self.applications.applications_by_name),
+            instances=self.instance_count(),
+            apps_hashcode=hash_from_counts(self.counts),
+            current_delta_instances=self.current_delta.instance_count(),
+            full_fetches=self.full_fetches,
+            delta_fetches=self.delta_fetches,
+            hash_mismatches=self.hash_mismatches,
+        )
 
 
 class RemoteRegions:
@@ -185,8 +204,9 @@ class RemoteRegions:
         """Every configured region has been fetched successfully at least once (§6.12)."""
         return all(region.ready for region in self._regions.values())
 
-    def status(self) -> dict[str, dict[str, Any]]:
-        return {name: region.status() for name, region in self._regions.items()}
+    def stats(self) -> dict[str, RegionStats]:
+        """Each region's fetch state, by region name in configuration order."""
+        return {name: region.stats() for name, region in self._regions.items()}
 
     # ------------------------------------------------------------------------------------------
     # Fetching (§9.2): the decision, and applying what was fetched

@@ -32,8 +32,9 @@ the local-only path unchanged.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from eureka.clock import Clock
@@ -53,7 +54,7 @@ from eureka.registry.lease import Lease
 from eureka.registry.registry import Registry
 from eureka.registry.remote_regions import Contributions, RemoteRegions
 
-__all__ = ["CacheStats", "CachedPayload", "ResponseCache"]
+__all__ = ["REBUILD_BUCKETS_S", "CacheCounters", "CacheStats", "CachedPayload", "ResponseCache"]
 
 # Version written in full payloads and VIP payloads (§5.3).
 _FULL_VERSION = 1
@@ -88,8 +89,28 @@ class CachedPayload:
         return f"CachedPayload({self.content_type}, {len(self.body)} bytes)"
 
 
+# Upper bounds (seconds) of the rebuild-time histogram: a small application's payload takes
+# well under a millisecond, a 100k-instance registry after a full invalidation about a second.
+REBUILD_BUCKETS_S: tuple[float, ...] = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+)
+
+
 @dataclass(slots=True)
-class CacheStats:
+class CacheCounters:
+    """The cache's tallies, updated in place; read them through `ResponseCache.stats()`."""
+
     hits: int = 0
     misses: int = 0
     # Payloads generated (one per miss): what coalescing keeps at one per burst of changes.
@@ -101,6 +122,25 @@ class CacheStats:
     gzip_chunks: int = 0
     # Read-write entries dropped because of registry changes.
     invalidations: int = 0
+    # Time spent generating payloads (the clock's monotonic seconds), and how it spread over
+    # REBUILD_BUCKETS_S (one count per bucket, plus the overflow bucket last; not cumulative).
+    rebuild_seconds: float = 0.0
+    rebuild_buckets: list[int] = field(default_factory=lambda: [0] * (len(REBUILD_BUCKETS_S) + 1))
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    hits: int
+    misses: int
+    rebuilds: int
+    app_encodes: int
+    instance_encodes: int
+    gzip_chunks: int
+    invalidations: int
+    rebuild_seconds: float
+    rebuild_buckets: tuple[int, ...]
+    # Read-write entries currently held.
+    entries: int
 
 
 class _Variant(NamedTuple):
@@ -190,7 +230,7 @@ class ResponseCache:
         self._gzip_level = gzip_level
         self._expiry_ms = config.response_cache_auto_expiration_in_seconds * 1000
         self._read_only_enabled = config.use_read_only_response_cache
-        self.stats = CacheStats()
+        self._counters = CacheCounters()
 
         self._seen_revision = registry.revision
         # Read-write tier, grouped by (entity, name) so a change drops its group in one step.
@@ -227,7 +267,7 @@ class ResponseCache:
             key = self._canonical_regions(key)
         if self._read_only_enabled:
             if key in self._ro:
-                self.stats.hits += 1
+                self._counters.hits += 1
                 return self._ro[key]
             payload = self._get_read_write(key)
             self._ro[key] = payload
@@ -257,13 +297,29 @@ class ResponseCache:
             else:
                 self._ro[key] = payload
 
+    def stats(self) -> CacheStats:
+        """A frozen snapshot of the tallies (trio's `statistics()`)."""
+        c = self._counters
+        return CacheStats(
+            hits=c.hits,
+            misses=c.misses,
+            rebuilds=c.rebuilds,
+            app_encodes=c.app_encodes,
+            instance_encodes=c.instance_encodes,
+            gzip_chunks=c.gzip_chunks,
+            invalidations=c.invalidations,
+            rebuild_seconds=c.rebuild_seconds,
+            rebuild_buckets=tuple(c.rebuild_buckets),
+            entries=self.entry_count(),
+        )
+
     def entry_count(self) -> int:
         """Payloads held by the read-write tier (for status pages and tests)."""
         return sum(len(group) for group in self._rw.values())
 
     def invalidate_all(self) -> None:
         """Drop every generated payload of the read-write tier (fragments self-validate)."""
-        self.stats.invalidations += sum(len(group) for group in self._rw.values())
+        self._counters.invalidations += sum(len(group) for group in self._rw.values())
         self._rw.clear()
 
     # ------------------------------------------------------------------------------------------
@@ -276,13 +332,19 @@ class ResponseCache:
         group = self._rw.get((key.entity, key.name))
         entry = group.get(key) if group is not None else None
         if entry is not None and now - entry.written_ms < self._expiry_ms:
-            self.stats.hits += 1
+            self._counters.hits += 1
             return entry.payload
-        self.stats.misses += 1
+        self._counters.misses += 1
         if now >= self._next_sweep_ms:
             self._sweep_expired(now)
+        clock = self._clock
+        started = clock.monotonic()
         payload = self._generate(key)
-        self.stats.rebuilds += 1
+        took = clock.monotonic() - started
+        counters = self._counters
+        counters.rebuilds += 1
+        counters.rebuild_seconds += took
+        counters.rebuild_buckets[bisect_left(REBUILD_BUCKETS_S, took)] += 1
         self._rw.setdefault((key.entity, key.name), {})[key] = _Entry(payload, now)
         return payload
 
@@ -361,7 +423,7 @@ class ResponseCache:
         for group_key in group_keys:
             group = self._rw.pop(group_key, None)
             if group is not None:
-                self.stats.invalidations += len(group)
+                self._counters.invalidations += len(group)
 
     def _forget_absent_apps(self, names: Collection[str]) -> None:
         registry = self._registry
@@ -467,7 +529,7 @@ class ResponseCache:
             if hit is not None and hit[0] is instance:
                 fragment = hit[1]
             else:
-                self.stats.instance_encodes += 1
+                self._counters.instance_encodes += 1
                 fragment = encoder.instance(
                     instance, compact=variant.compact, v1=variant.v1, depth=variant.depth
                 )
@@ -566,7 +628,7 @@ class ResponseCache:
             total += len(fragment)
         new.total_len = total
         stores[app] = new
-        self.stats.app_encodes += 1
+        self._counters.app_encodes += 1
         return new
 
     def _full(self, encoder: PayloadEncoder, variant: _Variant, v1: bool) -> CachedPayload:
@@ -797,7 +859,7 @@ class ResponseCache:
         return CachedPayload(body, encoder.content_type, self._whole_gzip(body))
 
     def _encode(self, encoder: PayloadEncoder, variant: _Variant, lease: Lease) -> bytes:
-        self.stats.instance_encodes += 1
+        self._counters.instance_encodes += 1
         return encoder.instance(
             self._registry.decorate(lease),
             compact=variant.compact,
@@ -846,7 +908,7 @@ class ResponseCache:
             chunks.append(cached_header[1])
         else:
             chunk = deflate_chunk(header, level)
-            self.stats.gzip_chunks += 1
+            self._counters.gzip_chunks += 1
             self._header_chunks[variant] = (header, chunk)
             chunks.append(chunk)
         ends = [*starts[1:], len(body)]
@@ -867,7 +929,7 @@ class ResponseCache:
                 store.chunk = deflate_chunk(body[start:end], level, dictionary)
                 store.chunk_tail = tail
                 store.chunk_context = previous
-                self.stats.gzip_chunks += 1
+                self._counters.gzip_chunks += 1
             chunks.append(store.chunk)
             previous, previous_start = (store, tail), start
         return assemble(chunks, crc32(body), len(body))

@@ -179,6 +179,12 @@ class DispatcherStats:
     paused_for_ms: int
     last_success_ms: int | None  # wall-clock epoch ms of the last 2xx batch
     consecutive_failures: int
+    # The last failed batch's reason and epoch ms (kept after a recovery, so that a status page
+    # can say "recovered" rather than show an error with no time), and when the current run
+    # of failures began (None while the last batch succeeded).
+    last_error: str | None
+    last_failure_ms: int | None
+    failing_since_ms: int | None
     submitted: int
     overridden: int
     dropped_overflow: int
@@ -195,7 +201,7 @@ class DispatcherStats:
     mismatched_responses: int
     follow_ups: int
 
-    def as_dict(self) -> dict[str, int | None]:
+    def as_dict(self) -> dict[str, int | str | None]:
         return dataclasses.asdict(self)
 
 
@@ -209,6 +215,9 @@ class TaskDispatcher:
         self._in_flight = 0
         self._last_success_ms: int | None = None
         self._consecutive_failures = 0
+        self._last_error: str | None = None
+        self._last_failure_ms: int | None = None
+        self._failing_since_ms: int | None = None
         self._submitted = 0
         self._overridden = 0
         self._dropped_overflow = 0
@@ -308,6 +317,11 @@ class TaskDispatcher:
         if isinstance(outcome, Success):
             return self._on_success(batch, outcome.results)
         self._consecutive_failures += 1
+        now_ms = self.clock.now_ms()
+        self._last_error = outcome.reason
+        self._last_failure_ms = now_ms
+        if self._failing_since_ms is None:
+            self._failing_since_ms = now_ms
         if isinstance(outcome, Congestion):
             self._batches_congested += 1
             self._requeue(batch)
@@ -324,6 +338,7 @@ class TaskDispatcher:
     def _on_success(self, batch: Batch, results: Sequence[ReplicationItemResult]) -> list[FollowUp]:
         self._batches_succeeded += 1
         self._consecutive_failures = 0
+        self._failing_since_ms = None
         self._last_success_ms = self.clock.now_ms()
         if len(results) != len(batch.tasks):
             # Java (`ReplicationTaskProcessor.handleBatchResponse`) logs and skips the analysis:
@@ -403,6 +418,9 @@ class TaskDispatcher:
             paused_for_ms=round(max(0.0, self._paused_until - now) * 1000),
             last_success_ms=self._last_success_ms,
             consecutive_failures=self._consecutive_failures,
+            last_error=self._last_error,
+            last_failure_ms=self._last_failure_ms,
+            failing_since_ms=self._failing_since_ms,
             submitted=self._submitted,
             overridden=self._overridden,
             dropped_overflow=self._dropped_overflow,

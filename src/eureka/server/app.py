@@ -7,12 +7,9 @@ lookup — so the RSGI/ASGI adapters only collect the body and call `EurekaApp.h
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import os
-import platform
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -41,8 +38,13 @@ from eureka.server.http import (
     parse_query,
     text,
 )
+from eureka.server.process import process_facts
 from eureka.server.replicator import NoPeers, Replicator
 from eureka.server.routes import Route, route
+from eureka.server.status import NodeStatus, StartupSync, build_status
+
+if TYPE_CHECKING:
+    from eureka.server.cluster import SyncResult
 
 __all__ = ["EurekaApp"]
 
@@ -69,7 +71,6 @@ class EurekaApp:
         clock: Clock,
         *,
         replicator: Replicator | None = None,
-        extra_status: Callable[[], dict[str, Any]] | None = None,
         remote_regions: RemoteRegions | None = None,
     ) -> None:
         self.config = config
@@ -77,12 +78,13 @@ class EurekaApp:
         self.cache = cache
         self.clock = clock
         self.replicator: Replicator = replicator or NoPeers()
-        self.extra_status = extra_status
         # Other regions' registries: instance lookups fall back on them (§2.3 (10), (11)).
         self.remote_regions = remote_regions
         self.started_ms = clock.now_ms()
         # False while a clustered node copies its peers' registries at start-up.
         self.ready = True
+        # What that copy found, once it is done (None on a single node).
+        self.startup_sync: SyncResult | None = None
         self._prefix = tuple(s for s in config.prefix.split("/") if s)
         # This node's revision space (docs/design/propagation.md): another node or a restart
         # is another epoch, so a client's revision is only meaningful together with it.
@@ -381,43 +383,38 @@ class EurekaApp:
         return Response(200, [("content-type", JSON)], msgspec.json.encode(body))
 
     def _status(self, request: Request, target: Route) -> Response:
-        return Response(200, [("content-type", JSON)], msgspec.json.encode(self.node_status()))
+        body = msgspec.json.encode(msgspec.to_builtins(self.node_status()))
+        return Response(200, [("content-type", JSON)], body)
 
     def _dashboard(self, request: Request, target: Route) -> Response:
-        html = render_dashboard(self.node_status(), self.registry)
+        html = render_dashboard(self.node_status(), self.registry.application_summaries())
         return Response(200, [("content-type", "text/html; charset=utf-8")], html.encode())
 
-    def node_status(self) -> dict[str, Any]:
-        now = self.clock.now_ms()
-        sp = self.registry.self_preservation_state()
-        status: dict[str, Any] = {
-            "version": __version__,
-            "node": {
-                "host": self.config.host,
-                "port": self.config.port,
-                "pid": os.getpid(),
-                "python": platform.python_version(),
-                "uptime_ms": now - self.started_ms,
-                "started_ms": self.started_ms,
-            },
-            "registry": {
-                "instances": self.registry.instance_count(),
-                "revision": self.registry.revision,
-                "allow_access": self._allow(),
-            },
-            "self_preservation": msgspec.to_builtins(sp),
-            "peers": self.replicator.status(),
-            "recently_registered": [
-                {"time_ms": t, "instance": what} for t, what in self.registry.recently_registered
-            ][-20:],
-            "recently_cancelled": [
-                {"time_ms": t, "instance": what} for t, what in self.registry.recently_cancelled
-            ][-20:],
-            "cache": dataclasses.asdict(self.cache.stats),
-        }
-        if self.extra_status is not None:
-            status.update(self.extra_status())
-        return status
+    def node_status(self) -> NodeStatus:
+        """The node's state, from the cores' public reads (server/status.py)."""
+        config = self.config
+        sync = self.startup_sync
+        return build_status(
+            version=__version__,
+            now_ms=self.clock.now_ms(),
+            started_ms=self.started_ms,
+            host=config.host,
+            port=config.port,
+            prefix=config.prefix,
+            my_url=config.my_url,
+            environment=config.environment,
+            datacenter=config.datacenter,
+            process=process_facts(),
+            registry=self.registry,
+            cache=self.cache.stats(),
+            ready=self.ready,
+            allow_access=self._allow(),
+            peers=self.replicator.peer_stats(),
+            startup_sync=None
+            if sync is None
+            else StartupSync(sync.copied, sync.answered, sync.unreachable),
+            remote_regions=None if self.remote_regions is None else self.remote_regions.stats(),
+        )
 
 
 def _optional_int(value: str | None, name: str) -> int | None:

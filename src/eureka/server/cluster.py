@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-from typing import Any
 
 import httpx
 
@@ -24,6 +24,7 @@ from eureka.registry import Registry
 from eureka.replication.dispatcher import (
     AdoptPeerCopy,
     DispatcherConfig,
+    DispatcherStats,
     FollowUp,
     ReRegister,
     TaskDispatcher,
@@ -58,14 +59,14 @@ SYNC_HEADERS = {
 LOCAL_ONLY = {"regions": "-"}
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
 class SyncResult:
     """What the start-up sync saw: how much it copied, and whether what it saw is the truth."""
 
-    def __init__(self, copied: int, answered: int, unreachable: list[str]) -> None:
-        self.copied = copied
-        # Peers that answered the fetch at all (200, or 403 because they are starting too).
-        self.answered = answered
-        self.unreachable = unreachable
+    copied: int
+    # Peers that answered the fetch at all (200, or 403 because they are starting too).
+    answered: int
+    unreachable: tuple[str, ...]
 
     @property
     def authoritative(self) -> bool:
@@ -162,7 +163,7 @@ class PeerCluster:
     async def sync(self) -> SyncResult:
         """Copy the peers' registries; retry while no peer has answered at all."""
         attempts = max(1, self.config.number_registry_sync_retries)
-        result = SyncResult(0, 0, list(self.nodes))
+        result = SyncResult(0, 0, tuple(self.nodes))
         for attempt in range(attempts):
             if not self.nodes:
                 break
@@ -221,7 +222,7 @@ class PeerCluster:
                     continue
                 self.registry.register(instance, is_replication=True)
                 copied_ids.add(key)
-        return SyncResult(len(copied_ids), answered, unreachable)
+        return SyncResult(len(copied_ids), answered, tuple(unreachable))
 
     # -- Replicator ------------------------------------------------------------------------------
 
@@ -279,13 +280,5 @@ class PeerCluster:
                 )
             self.registry.register(peer_copy, is_replication=True)
 
-    def status(self) -> list[dict[str, Any]]:
-        peers = []
-        for url, node in self.nodes.items():
-            stats: dict[str, Any] = dict(node.stats().as_dict())
-            stats["url"] = url
-            stats["last_error"] = node.last_error
-            # The age of the oldest task not yet delivered: how far this peer lags behind us.
-            stats["replication_lag_ms"] = stats.get("oldest_pending_age_ms", 0)
-            peers.append(stats)
-        return peers
+    def peer_stats(self) -> dict[str, DispatcherStats]:
+        return {url: node.stats() for url, node in self.nodes.items()}

@@ -45,6 +45,11 @@ class ServerConfig:
     # per client, so the default 1,024 is far too low for a fleet.
     backpressure: int = 16384
     log_level: str = "info"
+    # Shown on the dashboard, as Spring Cloud's `eureka.environment` / `eureka.datacenter`.
+    environment: str = "test"
+    datacenter: str = "default"
+    # `GET /metrics` and the per-request tallies behind it; false leaves both out.
+    metrics_enabled: bool = True
     registry: RegistryConfig = dataclasses.field(default_factory=RegistryConfig)
     # Peer replication (protocol.md §8.4, §11.2); our batching delay targets sub-second convergence.
     peer_node_connect_timeout_ms: int = 1000

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import Any
 
 from granian.constants import Interfaces
 from granian.log import LogLevels
@@ -64,7 +63,6 @@ class Node:
             self.cache,
             self.clock,
             replicator=self.replicator,
-            extra_status=self._extra_status,
             remote_regions=self.remote_regions,
         )
         self.timers = Timers(self.registry, self.cache, config.registry)
@@ -86,6 +84,7 @@ class Node:
             await self.cluster.start()
             result = await self.cluster.sync()
             self.registry.open_for_traffic(result.copied, authoritative=result.authoritative)
+            self.app.startup_sync = result
             self.app.ready = True
         if self.remote_fetcher is not None:
             await self.remote_fetcher.wait_initial()
@@ -105,24 +104,6 @@ class Node:
         if self.cluster is not None:
             await self.cluster.stop()
         log.info("eureka-py node stopped")
-
-    def _extra_status(self) -> dict[str, Any]:
-        status = self._cluster_status()
-        if self.remote_regions is not None:
-            status["remote_regions"] = self.remote_regions.status()
-        return status
-
-    def _cluster_status(self) -> dict[str, Any]:
-        if self.cluster is None or self.cluster.sync_result is None:
-            return {}
-        result = self.cluster.sync_result
-        return {
-            "startup_sync": {
-                "copied": result.copied,
-                "answered": result.answered,
-                "unreachable": result.unreachable,
-            }
-        }
 
     def rsgi(self) -> RsgiAdapter:
         return RsgiAdapter(self.app, on_start=self.start, on_stop=self.stop)

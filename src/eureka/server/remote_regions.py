@@ -149,7 +149,7 @@ class RemoteRegionFetcher:
                         "remote region %s: hash mismatch after delta (ours %s, theirs %s); "
                         "fetching all",
                         name,
-                        state.status()["apps_hashcode"],
+                        state.stats().apps_hashcode,
                         delta.apps_hashcode,
                     )
             was_ready = state.ready

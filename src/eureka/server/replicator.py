@@ -6,9 +6,10 @@ into per-peer tasks (protocol.md §8.1). A single node uses `NoPeers`.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from eureka.model import InstanceInfo
+from eureka.replication.dispatcher import DispatcherStats
 
 __all__ = ["NoPeers", "Replicator"]
 
@@ -24,7 +25,9 @@ class Replicator(Protocol):
 
     def delete_status_override(self, app: str, instance_id: str) -> None: ...
 
-    def status(self) -> list[dict[str, Any]]: ...
+    def peer_stats(self) -> dict[str, DispatcherStats]:
+        """Each peer's replication tallies, by normalised peer URL."""
+        ...
 
 
 class NoPeers:
@@ -43,5 +46,5 @@ class NoPeers:
     def delete_status_override(self, app: str, instance_id: str) -> None:
         pass
 
-    def status(self) -> list[dict[str, Any]]:
-        return []
+    def peer_stats(self) -> dict[str, DispatcherStats]:
+        return {}
