@@ -9,7 +9,20 @@ import zlib
 
 import pytest
 
-from eureka.registry.gzip_chunks import FINAL_BLOCK, WINDOW, assemble, deflate_chunk, gzip_whole
+from eureka.registry.gzip_chunks import (
+    FINAL_BLOCK,
+    GZIP_HEADER,
+    WINDOW,
+    assemble,
+    crc32,
+    crc32_combine,
+    deflate_chunk,
+    gunzip,
+    gzip_trailer,
+    gzip_whole,
+    inflate_chunk,
+    stored_block,
+)
 
 
 def _single_member(data: bytes) -> bytes:
@@ -114,3 +127,42 @@ def test_wrong_crc_is_detected_by_decompressors() -> None:
     data = assemble([deflate_chunk(body)], zlib.crc32(body) ^ 1, len(body))
     with pytest.raises(gzip.BadGzipFile):
         gzip.decompress(data)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_combined_crc_equals_the_crc_of_the_whole(seed: int) -> None:
+    pieces = _pieces(seed)
+    combined = 0
+    for piece in pieces:
+        combined = crc32_combine(combined, crc32(piece), len(piece))
+    assert combined == zlib.crc32(b"".join(pieces))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_stored_head_and_final_tail_around_primed_chunks(seed: int) -> None:
+    """The chunked document's layout: stored head, primed chunks, a stored final tail, and a
+    trailer from combined CRCs, read back by a strict single-member decompressor."""
+    rng = random.Random(seed)
+    head = os.urandom(rng.randint(0, 70_000))  # may need more than one stored block
+    tail = b"]}}" * rng.randint(0, 3)
+    pieces = _pieces(seed)
+    parts, crc, previous = [GZIP_HEADER, stored_block(head)], crc32(head), b""
+    for piece in pieces:
+        parts.append(deflate_chunk(piece, 6, dictionary=previous[-1024:]))
+        crc = crc32_combine(crc, crc32(piece), len(piece))
+        previous = piece or previous
+    parts.append(stored_block(tail, final=True))
+    crc = crc32_combine(crc, crc32(tail), len(tail))
+    body = head + b"".join(pieces) + tail
+    data = b"".join([*parts, gzip_trailer(crc, len(body))])
+    assert _single_member(data) == body
+    assert gunzip(data) == body
+
+
+def test_a_primed_chunk_inflates_back_with_its_dictionary() -> None:
+    dictionary = b'{"instance":{"hostName":"10.0.0.1","app":"A"}}' * 20
+    text = dictionary[:500] + os.urandom(100) + dictionary[:300]
+    chunk = deflate_chunk(text, 6, dictionary)
+    assert inflate_chunk(chunk, dictionary) == text
+    assert inflate_chunk(deflate_chunk(text, 6)) == text
+    assert inflate_chunk(b"") == b""

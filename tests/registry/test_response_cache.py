@@ -76,6 +76,26 @@ class FakeEncoder:
     ) -> bytes:
         return f"{{{name}:".encode() + b",".join(fragments) + b"}"
 
+    def envelope(
+        self, version: int, apps_hashcode: str, *, empty: bool, compact: bool, v1: bool
+    ) -> tuple[bytes, bytes]:
+        return f"[v={version} h={apps_hashcode}|".encode(), b"]"
+
+    def run(
+        self,
+        name: str,
+        fragments: Sequence[bytes],
+        *,
+        first: bool,
+        opens: bool,
+        closes: bool,
+        compact: bool,
+        v1: bool,
+    ) -> bytes:
+        opening = (b"" if first else b";") + name.encode() + b"=" if opens else b","
+        text = opening + b",".join(fragments)
+        return text if self.verbatim else text.upper()
+
 
 def _setup(
     encoder: PayloadEncoder | None = None, **config: object
@@ -262,7 +282,8 @@ def test_many_changes_between_two_gets_cost_one_rebuild_of_the_changed_apps() ->
     assert payload is not None
     assert cache.stats().rebuilds == rebuilds + 1
     assert cache.stats().app_encodes == app_encodes + 2  # only B and E
-    assert cache.stats().instance_encodes == encodes + 20  # only the changed instances
+    # Only the blocks holding the changed instances: here each application is one block.
+    assert cache.stats().instance_encodes == encodes + 40
     assert payload.body.startswith(b"[v=1 h=OUT_OF_SERVICE_20_UP_140_|")
 
 
@@ -365,23 +386,29 @@ def _gunzip_single_member(data: bytes) -> bytes:
 
 def test_chunked_gzip_is_valid_and_reuses_unchanged_chunks() -> None:
     registry, cache, _ = _setup()
+    # Fragments of ~150 bytes: a block's last kilobyte (what primes the next block) holds its
+    # last few instances only.
+    pad = {"pad": "x" * 100}
     for app in "ABCDEF":
         for n in range(30):
-            registry.register(instance(app, f"{app}-{n}"))
+            registry.register(instance(app, f"{app}-{n}", metadata=pad))
     payload = cache.get(ALL)
     assert payload is not None
     assert gzip.decompress(payload.gzip) == payload.body
     assert _gunzip_single_member(payload.gzip) == payload.body
     assert payload.gzip is payload.gzip  # computed once
-    assert cache.stats().gzip_chunks == 7  # the header and one chunk per application
-    # A change recompresses the header (new hash), that application's chunk and the next one's
-    # (primed with the changed text); the last application has no next one.
-    for changed, recompressed in (("C", 3), ("F", 2), ("A", 3)):
+    # One chunk per application block; the head (with the hash code) and the tail are stored.
+    assert cache.stats().gzip_chunks == 6
+    # A change recompresses the block it is in; the next block too when the change lies in the
+    # text that primes it (the last instance of a block), except after the last block.
+    for changed, recompressed in (("C-3", 1), ("F-29", 1), ("A-29", 2), ("C-29", 2)):
         chunks = cache.stats().gzip_chunks
-        registry.status_update(changed, f"{changed}-3", OOS, None)
+        app = changed[0]
+        registry.status_update(app, changed, OOS, None)
         payload = cache.get(ALL)
         assert payload is not None
         assert _gunzip_single_member(payload.gzip) == payload.body
+        assert f"<{changed}:OUT_OF_SERVICE" in payload.body.decode()
         assert cache.stats().gzip_chunks == chunks + recompressed
 
 

@@ -337,6 +337,35 @@ def join_compact_applications(
     return b"".join(parts)
 
 
+def applications_envelope(
+    version: int, apps_hashcode: str, *, empty: bool, compact: bool
+) -> tuple[bytes, bytes]:
+    """What `join_*_applications` writes before the first and after the last application."""
+    if compact:
+        return b"<applications>", _compact_trailer(empty, version, apps_hashcode).encode("utf-8")
+    head = (
+        f"<applications>\n  <versions__delta>{version}</versions__delta>"
+        f"\n  <apps__hashcode>{escape_text(apps_hashcode)}</apps__hashcode>"
+    )
+    return head.encode("utf-8"), b"\n</applications>"
+
+
+def application_run(
+    name: str, fragments: Sequence[bytes], *, opens: bool, closes: bool, compact: bool
+) -> bytes:
+    """Consecutive instances of one application as `join_*_applications` writes them."""
+    if compact:
+        opening = b"<application><name>" + _name_bytes(name) + b"</name>" if opens else b""
+        return b"".join((opening, *fragments, b"</application>" if closes else b""))
+    parts = [b"\n  <application>\n    <name>" + _name_bytes(name) + b"</name>"] if opens else []
+    for fragment in fragments:
+        parts.append(b"\n")
+        parts.append(fragment)
+    if closes:
+        parts.append(b"\n  </application>")
+    return b"".join(parts)
+
+
 def join_full_application(name: str, fragments: Sequence[bytes]) -> bytes:
     parts = [b"<application>\n  <name>" + _name_bytes(name) + b"</name>"]
     add = parts.append

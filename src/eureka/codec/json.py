@@ -25,6 +25,8 @@ from eureka.model import Application, Applications, InstanceInfo
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "application_run",
+    "applications_envelope",
     "decode_application",
     "decode_applications",
     "decode_instance",
@@ -278,6 +280,70 @@ def join_applications(
             b"]}}",
         )
     )
+
+
+def applications_envelope(
+    version: int, apps_hashcode: str, *, empty: bool, compact: bool = False
+) -> tuple[bytes, bytes]:
+    """The text before the first application and after the last one in `join_applications`.
+
+    With `application_run`, this lets the response cache keep a document as pieces:
+    head + runs + tail is byte for byte what `join_applications` writes (`empty`: no application).
+    """
+    version_text = b'"' + str(version).encode() + b'"'
+    if compact:
+        tail = b"" if apps_hashcode is None else b',"apps__hashcode":' + _encode(apps_hashcode)
+        return (
+            b'{"applications":{"application":[',
+            b"".join(
+                (
+                    b'],"registeredApplicationsEmpty":',
+                    b"true" if empty else b"false",
+                    b',"versions__delta":',
+                    version_text,
+                    tail,
+                    b"}}",
+                )
+            ),
+        )
+    head = b"".join(
+        (
+            b'{"applications":{"versions__delta":',
+            version_text,
+            b',"apps__hashcode":',
+            _encode(apps_hashcode),
+            b',"application":[',
+        )
+    )
+    return head, b"]}}"
+
+
+def application_run(
+    name: str,
+    fragments: Sequence[bytes],
+    *,
+    first: bool,
+    opens: bool,
+    closes: bool,
+    compact: bool = False,
+) -> bytes:
+    """Consecutive instances of one application as they appear inside `join_applications`.
+
+    `opens`: the run starts the application (with the separator before it unless it is the
+    `first` application); `closes`: the run ends it. An application's runs, in order, make its
+    text. `compact` does not change this text (only the instance fragments differ).
+    """
+    parts: list[bytes] = []
+    if opens:
+        if not first:
+            parts.append(b",")
+        parts += (b'{"name":', _encode(name), b',"instance":[')
+    else:
+        parts.append(b",")
+    parts += _comma_separated(fragments)
+    if closes:
+        parts.append(b"]}")
+    return b"".join(parts)
 
 
 def _comma_separated(fragments: Sequence[bytes]) -> list[bytes]:

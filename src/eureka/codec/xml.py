@@ -26,6 +26,8 @@ from eureka.model import Application, Applications, InstanceInfo
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "application_run",
+    "applications_envelope",
     "decode_application",
     "decode_applications",
     "decode_instance",
@@ -113,6 +115,29 @@ def join_applications(
     if compact:
         return _xml_encode.join_compact_applications(version, apps_hashcode, apps)
     return _xml_encode.join_full_applications(version, apps_hashcode, apps)
+
+
+def applications_envelope(
+    version: int, apps_hashcode: str, *, empty: bool, compact: bool = False
+) -> tuple[bytes, bytes]:
+    """The text before the first and after the last application in `join_applications`; with
+    `application_run`, head + runs + tail is byte for byte `join_applications`' document."""
+    return _xml_encode.applications_envelope(version, apps_hashcode, empty=empty, compact=compact)
+
+
+def application_run(
+    name: str,
+    fragments: Sequence[bytes],
+    *,
+    first: bool,
+    opens: bool,
+    closes: bool,
+    compact: bool = False,
+) -> bytes:
+    """Consecutive instances (fragments at depth 2) of one application inside
+    `join_applications`: `opens` / `closes` the application. XML has no separator between
+    applications, so `first` changes nothing here."""
+    return _xml_encode.application_run(name, fragments, opens=opens, closes=closes, compact=compact)
 
 
 def join_application(name: str, fragments: Sequence[bytes]) -> bytes:

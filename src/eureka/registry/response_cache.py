@@ -13,13 +13,15 @@ changes can affect. It also fixes Java's gaps (§7.4): compact VIP keys, VIP nam
 comma-separated lists, status changes made by renewals and a re-registration's old VIP are all
 invalidated. If the change log no longer reaches back that far, everything is dropped.
 
-Cheap regeneration. Instances are encoded once into fragments held per application; a change
-re-encodes only the changed instances of one application, and the full document is a join of
-cached fragments. Its gzip is assembled from per-application deflate chunks (see `gzip_chunks`),
-each primed with the text before it, so only the changed application's chunk and its successor's
-are compressed again (and the small header). Renewals change no fragment: lease
-timestamps in cached payloads may lag, as in Java, but never by more than the auto-expiration
-time, after which an application's fragments are encoded afresh.
+Cheap regeneration. The local full registry and the local delta are kept per variant as
+compressed blocks of up to 32 instances (`chunked_document`): a change re-encodes and deflates the
+block it is in, and the payload's gzip is the blocks' chunks joined between a stored head and tail,
+with its CRC-32 combined from theirs. Their identity body is that gzip inflated, made only when a
+client without gzip asks. The other payloads (one application, VIPs, anything merged with remote
+regions) are joins of per-instance fragments held per application, of which a change re-encodes
+only the changed instances. Renewals change neither: lease timestamps in cached payloads may lag,
+as in Java, but never by more than the auto-expiration time, after which blocks and fragments are
+encoded afresh.
 
 Remote regions (§9.3). With `remote_regions`, full, delta and VIP payloads merge the regions a
 key asks for (`?regions=`, or every region under transparent fallback) and single-application
@@ -42,6 +44,7 @@ from eureka.model import Application, InstanceInfo
 from eureka.reconcile import reconcile_hash
 from eureka.registry.cache_key import Accept, ApiVersion, CacheKey, EntityType, Format
 from eureka.registry.changelog import split_vips
+from eureka.registry.chunked_document import ChunkedDocument
 from eureka.registry.config import RegistryConfig
 from eureka.registry.encoders import (
     DEPTH_IN_APPLICATION,
@@ -49,7 +52,7 @@ from eureka.registry.encoders import (
     PayloadEncoder,
     default_encoders,
 )
-from eureka.registry.gzip_chunks import WINDOW, assemble, crc32, deflate_chunk, gzip_whole
+from eureka.registry.gzip_chunks import WINDOW, assemble, crc32, deflate_chunk, gunzip, gzip_whole
 from eureka.registry.lease import Lease
 from eureka.registry.registry import Registry
 from eureka.registry.remote_regions import Contributions, RemoteRegions
@@ -65,17 +68,36 @@ _NO_KNOWN_REGION = ("",)
 
 
 class CachedPayload:
-    """One generated payload. `gzip` is computed on first use, once per payload."""
+    """One generated payload: its identity body and its gzip, each made on first use, once.
 
-    __slots__ = ("_gzip", "_gzip_factory", "body", "content_type")
+    A payload is made from one of the two. The full registry and the delta are made as gzip
+    (`chunked_document`), and their body is that gzip inflated, only if a client without gzip
+    asks; the others are made as a body, and their gzip is deflated from it when asked.
+    """
+
+    __slots__ = ("_body", "_gzip", "_gzip_factory", "content_type")
 
     def __init__(
-        self, body: bytes, content_type: str, gzip_factory: Callable[[], bytes] | None = None
+        self,
+        body: bytes | None,
+        content_type: str,
+        gzip_factory: Callable[[], bytes] | None = None,
+        *,
+        gzip: bytes | None = None,
     ) -> None:
-        self.body = body
+        if body is None and gzip is None:
+            raise ValueError("a payload needs its body or its gzip")
+        self._body = body
         self.content_type = content_type
-        self._gzip: bytes | None = None
+        self._gzip = gzip
         self._gzip_factory = gzip_factory
+
+    @property
+    def body(self) -> bytes:
+        if self._body is None:
+            assert self._gzip is not None
+            self._body = gunzip(self._gzip)
+        return self._body
 
     @property
     def gzip(self) -> bytes:
@@ -86,7 +108,8 @@ class CachedPayload:
         return self._gzip
 
     def __repr__(self) -> str:
-        return f"CachedPayload({self.content_type}, {len(self.body)} bytes)"
+        made = "body" if self._body is not None else "gzip"
+        return f"CachedPayload({self.content_type}, from {made})"
 
 
 # Upper bounds (seconds) of the rebuild-time histogram: a small application's payload takes
@@ -240,6 +263,9 @@ class ResponseCache:
         # Fragments of delta entries whose lease is no longer current (cancelled, superseded).
         self._delta_memo: dict[_Variant, dict[Lease, tuple[int, bytes]]] = {}
         self._header_chunks: dict[_Variant, tuple[bytes, bytes]] = {}
+        # The local full registry and the local delta, kept as compressed blocks per variant.
+        self._full_documents: dict[_Variant, ChunkedDocument] = {}
+        self._delta_documents: dict[_Variant, ChunkedDocument] = {}
         # Remote regions: what was seen, encoded remote applications per (variant, region,
         # current delta?), and merged applications per (variant, regions) with what they were
         # built from.
@@ -633,19 +659,49 @@ class ResponseCache:
 
     def _full(self, encoder: PayloadEncoder, variant: _Variant, v1: bool) -> CachedPayload:
         registry = self._registry
-        now = self._clock.now_ms()
-        names: list[str] = []
-        stores: list[_AppFragments] = []
-        for app, revision in registry.app_revisions():
-            names.append(app)
-            stores.append(self._app_fragments(encoder, variant, app, revision, now))
-        parts = [(name, store.fragments) for name, store in zip(names, stores, strict=True)]
-        body = encoder.applications(
-            _FULL_VERSION, registry.apps_hashcode(), parts, compact=variant.compact, v1=v1
+        head, tail = encoder.envelope(
+            _FULL_VERSION,
+            registry.apps_hashcode(),
+            empty=registry.instance_count() == 0,
+            compact=variant.compact,
+            v1=variant.v1,
         )
-        return CachedPayload(
-            body, encoder.content_type, lambda: self._chunked_gzip(variant, body, stores)
+        document = self._document(self._full_documents, encoder, variant)
+        gzip = document.build(
+            head, tail, registry.app_revisions(), registry.app_leases, self._clock.now_ms()
         )
+        return CachedPayload(None, encoder.content_type, gzip=gzip)
+
+    def _document(
+        self,
+        documents: dict[_Variant, ChunkedDocument],
+        encoder: PayloadEncoder,
+        variant: _Variant,
+    ) -> ChunkedDocument:
+        document = documents.get(variant)
+        if document is None:
+
+            def join(
+                name: str, fragments: list[bytes], *, first: bool, opens: bool, closes: bool
+            ) -> bytes:
+                return encoder.run(
+                    name,
+                    fragments,
+                    first=first,
+                    opens=opens,
+                    closes=closes,
+                    compact=variant.compact,
+                    v1=variant.v1,
+                )
+
+            document = documents[variant] = ChunkedDocument(
+                lambda lease: self._encode(encoder, variant, lease),
+                join,
+                self._counters,
+                level=self._gzip_level,
+                expiry_ms=self._expiry_ms,
+            )
+        return document
 
     def _full_merged(
         self, encoder: PayloadEncoder, variant: _Variant, v1: bool, regions: tuple[str, ...]
@@ -706,6 +762,19 @@ class ResponseCache:
         registry = self._registry
         now = self._clock.now_ms()
         version, apps_hashcode, groups = registry.delta_leases(with_regions=with_regions)
+        if remote_part is None:
+            head, tail = encoder.envelope(
+                version, apps_hashcode, empty=not groups, compact=variant.compact, v1=variant.v1
+            )
+            document = self._document(self._delta_documents, encoder, variant)
+            gzip = document.build(
+                head,
+                tail,
+                ((app, _group_token(by_id)) for app, by_id in groups.items()),
+                lambda app: groups[app].values(),
+                now,
+            )
+            return CachedPayload(None, encoder.content_type, gzip=gzip)
         old_memo = self._delta_memo.get(variant, {})
         memo: dict[Lease, tuple[int, bytes]] = {}
         parts: list[tuple[str, Sequence[bytes]]] = []
@@ -730,9 +799,8 @@ class ResponseCache:
                 fragments.append(fragment)
             parts.append((app, fragments))
         self._delta_memo[variant] = memo
-        if remote_part is not None:
-            contributions, apps_hashcode = remote_part
-            self._add_remote_delta(encoder, variant, parts, groups, contributions)
+        contributions, apps_hashcode = remote_part
+        self._add_remote_delta(encoder, variant, parts, groups, contributions)
         body = encoder.applications(version, apps_hashcode, parts, compact=variant.compact, v1=v1)
         return CachedPayload(body, encoder.content_type, self._whole_gzip(body))
 
@@ -933,6 +1001,13 @@ class ResponseCache:
             chunks.append(store.chunk)
             previous, previous_start = (store, tail), start
         return assemble(chunks, crc32(body), len(body))
+
+
+def _group_token(by_id: Mapping[str, Lease]) -> tuple[int, int]:
+    """What identifies an application's group of delta entries: every change to it (an entry
+    added or moved to the end) carries a revision above all earlier ones, and a pruned entry
+    makes it shorter, so an equal (count, newest revision) means the very same group."""
+    return len(by_id), max(lease.revision for lease in by_id.values())
 
 
 def _same_context(
