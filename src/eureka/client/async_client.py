@@ -1,8 +1,9 @@
 """`AsyncDiscoveryClient`: the discovery client for asyncio applications.
 
 It runs in the caller's event loop as a few tasks — no thread, no private loop. The decisions are
-the shared pure core's (`state.py`, `registration.py`, `scheduler.py`); this module only awaits
-the transport and the timers.
+the shared pure core's (`state.py`, `cursor.py`, `registration.py`, `scheduler.py`); this module
+only awaits the transport and the timers. Against a server that advertises the watch, one more
+task holds the long-poll (`_watch_loop`); stopping the client cancels it, and with it the request.
 
     async with AsyncDiscoveryClient(load_config("eureka.yaml")) as eureka:
         instance = eureka.next_server("order-service")
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 
 from eureka.client.backoff import RunOutcome
 from eureka.client.config import EurekaConfig
+from eureka.client.cursor import Subscription, WatchOutcome, WatchResult
 from eureka.client.driver import run_async
 from eureka.client.errors import ClientStartError
 from eureka.client.facade import BackupRegistry, ClientBase
@@ -69,6 +71,10 @@ class AsyncDiscoveryClient(ClientBase):
         self._runner: asyncio.Task[None] | None = None
         self._jobs: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Event | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._watch_round: asyncio.Task[WatchResult] | None = None
+        self._watch_wake: asyncio.Event | None = None
+        self._background = False
         self._started = False
         self._stopped = False
 
@@ -121,8 +127,11 @@ class AsyncDiscoveryClient(ClientBase):
                 self.own.mark_dirty()  # the replicator publishes it on its first run
         self._plan_jobs()
         self._wake = asyncio.Event()
+        self._watch_wake = asyncio.Event()
+        self._background = background
         if background:
             self._runner = asyncio.create_task(self._run_schedule(), name="eureka-client")
+            self._ensure_watch()
         if self._handle_sigterm:
             self._install_sigterm()
 
@@ -133,7 +142,11 @@ class AsyncDiscoveryClient(ClientBase):
         self._stopped = True
         self._remove_sigterm()
         current = asyncio.current_task()
-        tasks = [t for t in (self._runner, *self._jobs) if t is not None and t is not current]
+        tasks = [
+            t
+            for t in (self._runner, self._watcher, *self._jobs)
+            if t is not None and t is not current
+        ]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -152,8 +165,13 @@ class AsyncDiscoveryClient(ClientBase):
     # ---- operations ---------------------------------------------------------------------------
 
     async def _send(self, request: Request) -> Response:
-        assert self._transport is not None, "start() the client first"
-        return await self._transport.request(
+        transport = self._transport
+        assert transport is not None, "start() the client first"
+        send = getattr(transport, "send", None)
+        if send is not None:  # carries the request's own timeout (the long-poll's)
+            response: Response = await send(request)
+            return response
+        return await transport.request(
             request.method,
             request.path,
             params=request.params,
@@ -165,10 +183,62 @@ class AsyncDiscoveryClient(ClientBase):
         return await run_async(op, self._send)
 
     async def refresh(self, force_full: bool = False) -> FetchResult:
-        """One registry fetch (full or delta as §10.2 decides); listeners hear its events."""
+        """One registry fetch (full or delta as §10.2 decides; `since=R` against a server with
+        cursors); listeners hear its events."""
         result = await self._run(self.state.fetch_registry(force_full))
         self._dispatch(result.events)
+        if result.ok:
+            self._ensure_watch()
         return result
+
+    async def watch_once(self) -> WatchResult:
+        """One watch round: a long-poll held until a change or `watch.wait-seconds`, merged and
+        verified (repaired by digest if need be). The background task runs these in a loop."""
+        result = await self._run(self.state.cursor.watch_once())
+        self._dispatch(result.events)
+        return result
+
+    async def watch_application(self, app: str) -> bool:
+        """Watch `app` too (with `watch.applications` / `watch.subset`): fetch it now and restart
+        the held watch so that it covers it. True if the application is known afterwards."""
+        subscription: Subscription = await self._run(self.state.cursor.subscribe(app))
+        self._dispatch(subscription.events)
+        if subscription.added and self._watch_round is not None:
+            self._watch_round.cancel()  # the loop asks again, with the new subset
+        return subscription.known
+
+    # ---- the watch ----------------------------------------------------------------------------
+
+    def _ensure_watch(self) -> None:
+        """Start the watch task once the server turns out to advertise the watch."""
+        if not self._background or self._stopped or not self.state.cursor.watching():
+            return
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.create_task(self._watch_loop(), name="eureka-watch")
+
+    async def _watch_loop(self) -> None:
+        assert self._watch_wake is not None
+        while not self._stopped and self.state.cursor.watching():
+            round_task = asyncio.ensure_future(self.watch_once())
+            self._watch_round = round_task
+            try:
+                result = await round_task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if self._stopped or (current is not None and current.cancelling()):
+                    raise
+                continue  # only the round was cancelled: a new subscription
+            except Exception:
+                log.exception("registry watch round failed")
+                result = WatchResult(WatchOutcome.FAILED, retry_in=1.0)
+            finally:
+                self._watch_round = None
+            if result.retry_in > 0:
+                self._watch_wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(result.retry_in):
+                        await self._watch_wake.wait()
+        log.info("registry watch stopped; the periodic refresh keeps the registry current")
 
     async def register(self) -> bool:
         if self.registration is None:
@@ -274,7 +344,8 @@ class AsyncDiscoveryClient(ClientBase):
 
     async def _job(self, job: str) -> None:
         if job == Job.REFRESH:
-            await self.refresh()
+            if self.state.cursor.should_poll():
+                await self.refresh()
         elif job == Job.HEARTBEAT:
             await self.renew()
         elif job == Job.REPLICATE:

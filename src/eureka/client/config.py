@@ -15,6 +15,11 @@ Three sources, highest precedence first:
    snake_case; `spring.application.name` and `server.port` fill the app name and port when the
    `eureka.instance.*` keys do not.
 
+Keys of our own, for servers that advertise the watch (docs/design/propagation.md), live under
+`eureka.client.watch.*` (`watch.enabled`, `watch.wait-seconds`, `watch.applications`,
+`watch.subset`, `watch.full-fetch-share`, `watch.fallback-after-failures`); a Java server ignores
+them because the client only uses them against a server that advertises the features.
+
 Defaults are Spring Cloud's where Netflix and Spring Cloud differ (initial status UP, instance id
 `host:app:port`, VIP = app name, actuator paths, 30 s idle connections), since the keys are.
 """
@@ -34,6 +39,7 @@ from typing import Any, get_type_hints
 
 import yaml
 
+from eureka.client.cursor import WatchSettings
 from eureka.client.state import FetchSettings
 from eureka.client.transport import TransportSettings
 from eureka.clock import Clock
@@ -97,6 +103,13 @@ class ClientConfig:
     client_data_accept: str = "full"
     sessioned_client_reconnect_interval_seconds: float = 1200
     retryable_client_quarantine_refresh_percentage: float = 0.66
+    # eureka.client.watch.* — ours; used only against servers that advertise the watch.
+    watch_enabled: bool = True
+    watch_wait_seconds: float = 30
+    watch_applications: list[str] = field(default_factory=list)
+    watch_subset: bool = False
+    watch_full_fetch_share: float = 0.5
+    watch_fallback_after_failures: int = 3
 
     def service_urls(self, zone: str | None = None, rng: random.Random | None = None) -> list[str]:
         """Service URLs, own zone first (`prefer_same_zone_eureka`), then the region's other
@@ -133,6 +146,31 @@ class ClientConfig:
             fetch_remote_regions_registry=self.remote_regions(),
             region=self.region,
             availability_zones=zones,
+            watch=self.watch_settings(),
+        )
+
+    def watch_settings(self) -> WatchSettings:
+        """The watch, where its digest can be verified: not with compact payloads (they omit
+        digested fields), remote regions, single-VIP fetching or disabled deltas."""
+        if self.watch_wait_seconds <= 0:
+            raise BadInput("watch.wait-seconds must be positive")
+        if not 0 <= self.watch_full_fetch_share <= 1:
+            raise BadInput("watch.full-fetch-share must be between 0 and 1")
+        usable = not (
+            self.client_data_accept.lower() == "compact"
+            or self.remote_regions()
+            or self.registry_refresh_single_vip_address
+            or self.disable_delta
+        )
+        return WatchSettings(
+            enabled=self.watch_enabled and usable,
+            wait_seconds=self.watch_wait_seconds,
+            timeout_margin_seconds=self.eureka_server_read_timeout_seconds,
+            subset=self.watch_subset,
+            applications=tuple(a.strip().upper() for a in self.watch_applications if a.strip()),
+            full_fetch_share=self.watch_full_fetch_share,
+            fallback_after_failures=max(1, self.watch_fallback_after_failures),
+            retry_max_seconds=self.registry_fetch_interval_seconds,
         )
 
     def transport_settings(self, identity_id: str | None = None) -> TransportSettings:
@@ -290,17 +328,17 @@ def _from_yaml(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         parts = key.split(".")
         if len(parts) >= 3 and parts[0] == "eureka" and parts[1] in sections:
             cls = ClientConfig if parts[1] == "client" else InstanceConfig
-            name = _field_name(cls, parts[2])
+            name, rest = _dotted_field(cls, parts[2:])
             if name is None:
                 log.info("ignoring unknown configuration key %s", key)
                 continue
             section = sections[parts[1]]
             if _is_map(cls, name):
-                if len(parts) == 3 and isinstance(value, dict):
+                if not rest and isinstance(value, dict):
                     section.setdefault(name, {}).update({str(k): v for k, v in value.items()})
-                elif len(parts) >= 4:
-                    section.setdefault(name, {})[".".join(parts[3:])] = value
-            elif len(parts) == 3:
+                elif rest:
+                    section.setdefault(name, {})[".".join(rest)] = value
+            elif not rest:
                 section[name] = value
         elif key in ("spring.application.name", "server.port"):
             extras[key] = value
@@ -310,6 +348,17 @@ def _from_yaml(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     if "server.port" in extras and "non_secure_port" not in instance:
         instance["non_secure_port"] = extras["server.port"]
     return sections["client"], instance
+
+
+def _dotted_field(cls: type, parts: list[str]) -> tuple[str | None, list[str]]:
+    """The field a dotted key names, and what follows it (a map key): `service-url.defaultZone`
+    → (`service_url`, [`defaultZone`]); nested groups of our own such as `watch.wait-seconds`
+    → (`watch_wait_seconds`, [])."""
+    for end in range(len(parts), 0, -1):
+        name = _field_name(cls, "_".join(parts[:end]))
+        if name is not None:
+            return name, parts[end:]
+    return None, []
 
 
 def _flatten(document: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -373,6 +422,12 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
         if "None" in text:
             return None
         raise BadInput(f"{name} may not be empty")
+    if text.startswith("list"):
+        # A YAML list, or a comma-separated string (environment variables, --set).
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) or any(isinstance(i, (dict, list)) for i in items):
+            raise BadInput(f"{name} must be a list or a comma-separated string")
+        return [_scalar_str(i).strip() for i in items if _scalar_str(i).strip()]
     if text.startswith("dict"):
         if isinstance(value, str):
             raise BadInput(f"{name} must be a mapping")

@@ -61,6 +61,7 @@ class RequestType:
     HEARTBEAT = "heartbeat"
     CANCEL = "cancel"
     GET_DELTA = "get_delta"
+    GET_APP = "get_app"
     OTHER = "other"
 
 
@@ -72,6 +73,8 @@ def classify(method: str, path: str) -> str:
         return RequestType.OTHER
     if method == "GET" and segments == ["apps", "delta"]:
         return RequestType.GET_DELTA
+    if method == "GET" and len(segments) == 2 and segments[1] != "digests":
+        return RequestType.GET_APP
     if method == "POST" and len(segments) == 2:
         return RequestType.REGISTER
     if len(segments) == 3 and method == "PUT":
@@ -82,7 +85,11 @@ def classify(method: str, path: str) -> str:
 
 
 def legacy_accepts(method: str, path: str, status: int) -> bool:
-    """Java's `LegacyEurekaHttpClientStatusEvaluator`: is this reply final (else: next server)?"""
+    """Java's `LegacyEurekaHttpClientStatusEvaluator`: is this reply final (else: next server)?
+
+    Plus the answers of our watch requests, which a Java server never gives: a delta's 304 (the
+    long-poll timed out) and 410 (the cursor is gone: the client repairs, whichever server it
+    asks), and an application's 404 (a repair learns that the application is gone)."""
     if 200 <= status < 300 or status == 302:
         return True
     kind = classify(method, path)
@@ -90,7 +97,9 @@ def legacy_accepts(method: str, path: str, status: int) -> bool:
         return True
     if kind == RequestType.CANCEL:
         return True  # best effort
-    return kind == RequestType.GET_DELTA and status in (403, 404)
+    if kind == RequestType.GET_APP:
+        return status == 404
+    return kind == RequestType.GET_DELTA and status in (403, 404, 304, 410)
 
 
 class EndpointSelector:

@@ -1,7 +1,10 @@
 """What the async and sync discovery clients share: wiring, listeners, queries, stats.
 
-Everything here is I/O-free; the façades add only the driving of operations (`driver.py`) and the
-timers. The own instance, the registry core and the schedule are built once from the config.
+Everything here is I/O-free; the façades add only the driving of operations (`driver.py`), the
+timers and the watch (a task of its own in the async client, a thread of its own in the blocking
+one: a long-poll held for 30 s is no `Schedule` job, which would count it as timed out and hold
+up the heartbeats behind it). The own instance, the registry core and the schedule are built once
+from the config.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from dataclasses import dataclass
 
 from eureka.client.backoff import TokenBucket
 from eureka.client.config import EurekaConfig, build_instance_info
+from eureka.client.cursor import WatchStats
 from eureka.client.errors import NoInstanceAvailable
-from eureka.client.events import Event
+from eureka.client.events import Event, InstanceAdded, InstanceChanged, InstanceRemoved
 from eureka.client.registration import OwnInstance, RegistrationCore
 from eureka.client.scheduler import Job, Schedule
 from eureka.client.state import ClientState
@@ -51,6 +55,7 @@ class ClientStats:
     instance_status: InstanceStatus | None
     refresh_delay_seconds: float | None
     heartbeat_delay_seconds: float | None
+    watch: WatchStats
 
 
 class ClientBase:
@@ -86,6 +91,7 @@ class ClientBase:
         )
         self.backup_registry = backup_registry
         self.listeners: list[Listener] = []
+        self._instance_listeners: list[Listener] = []
         self.schedule = Schedule(clock)
         interval = cc.instance_info_replication_interval_seconds
         # On-demand updates: burst 2, refill 60 × 2 / interval per minute (4 with 30 s) (§10.9).
@@ -124,16 +130,30 @@ class ClientBase:
 
     # ---- listeners ----------------------------------------------------------------------------
 
-    def add_listener(self, listener: Listener) -> None:
+    def add_listener(self, listener: Listener, *, instance_events: bool = False) -> None:
+        """`listener` hears `CacheRefreshed` and `StatusChange`; with `instance_events=True`
+        also `InstanceAdded`, `InstanceRemoved` and `InstanceChanged`, one per instance whose
+        content changed, whichever fetch brought the change (a listener written for Java's two
+        events never sees the others)."""
         self.listeners.append(listener)
+        if instance_events:
+            self._instance_listeners.append(listener)
+            with self._read_lock():
+                self.state.instance_events = True
 
     def remove_listener(self, listener: Listener) -> None:
         if listener in self.listeners:
             self.listeners.remove(listener)
+        if listener in self._instance_listeners:
+            self._instance_listeners.remove(listener)
+            if not self._instance_listeners:
+                with self._read_lock():
+                    self.state.instance_events = False
 
     def _dispatch(self, events: tuple[Event, ...]) -> None:
         for event in events:
-            for listener in list(self.listeners):
+            per_instance = isinstance(event, (InstanceAdded, InstanceRemoved, InstanceChanged))
+            for listener in list(self._instance_listeners if per_instance else self.listeners):
                 try:
                     listener(event)
                 except Exception:  # Java swallows listener failures too (§10.11)
@@ -248,6 +268,7 @@ class ClientBase:
                 instance_status=self.own.status if self.own else None,
                 refresh_delay_seconds=self._delay_of(Job.REFRESH),
                 heartbeat_delay_seconds=self._delay_of(Job.HEARTBEAT),
+                watch=self.state.cursor.stats(),
             )
 
     def _delay_of(self, job: str) -> float | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from eureka.client.messages import Response
 from eureka.codec import json as json_codec
 from eureka.codec import xml as xml_codec
-from eureka.model import Applications
+from eureka.model import Application, Applications
 
-__all__ = ["decode_registry", "is_xml"]
+__all__ = ["decode_application", "decode_registry", "is_xml"]
 
 
 def is_xml(response: Response) -> bool:
@@ -22,3 +22,10 @@ def decode_registry(response: Response) -> Applications:
     if is_xml(response):
         return xml_codec.decode_applications(response.body)
     return json_codec.decode_applications(response.body)
+
+
+def decode_application(response: Response) -> Application:
+    """Decode one application (`GET apps/{app}`), JSON or XML as the server answered."""
+    if is_xml(response):
+        return xml_codec.decode_application(response.body)
+    return json_codec.decode_application(response.body)

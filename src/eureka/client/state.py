@@ -7,6 +7,10 @@ a full fetch, which events to report. It never performs I/O: `fetch_registry()` 
 yields the `Request`s it needs and receives their `Response`s (a transport failure is thrown into
 it as `TransportError`). The async and sync clients drive the same generator (see `driver.py`).
 
+Against a server that advertises the watch features (docs/design/propagation.md), `cursor` holds
+the epoch and revision and runs the cursor operations (`cursor.py`); every merge still goes through
+`install_full` / `apply_delta_payload` here. Without those features nothing changes.
+
 Differences from Java, all deliberate:
 * a delta's instance never brings its `Application` object along (§12 item 18, see `merge.py`);
 * derived views are updated per changed instance, so a delta costs in proportion to its size;
@@ -19,20 +23,23 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
+import msgspec
+
+from eureka.client.cursor import Cursor, WatchOutcome, WatchSettings
 from eureka.client.diff import RegistryDiff, diff_registries
-from eureka.client.events import CacheRefreshed, Event, FetchKind, StatusChange
-from eureka.client.merge import merge_delta
-from eureka.client.messages import Request, Response, TransportError
+from eureka.client.events import CacheRefreshed, Event, FetchKind, StatusChange, instance_event
+from eureka.client.merge import Change, merge_delta
+from eureka.client.messages import Op, Request, Response, TransportError
 from eureka.client.payloads import decode_registry
 from eureka.client.regions import RegionMapper
 from eureka.client.views import RegistryView, WorkMeter
 from eureka.clock import Clock
+from eureka.digest import instance_digest
 from eureka.errors import BadInput
-from eureka.model import Application, Applications, InstanceInfo, InstanceStatus
+from eureka.model import ActionType, Application, Applications, InstanceInfo, InstanceStatus
 from eureka.reconcile import hash_from_counts
 
 __all__ = [
@@ -47,10 +54,6 @@ __all__ = [
 
 log = logging.getLogger("eureka.client")
 
-T = TypeVar("T")
-Op = Generator[Request, Response, T]
-"""A client operation: yields requests, receives responses, returns its result."""
-
 
 @dataclass(frozen=True, slots=True)
 class FetchSettings:
@@ -63,6 +66,7 @@ class FetchSettings:
     fetch_remote_regions_registry: tuple[str, ...] = ()
     region: str = "us-east-1"
     availability_zones: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    watch: WatchSettings = field(default_factory=WatchSettings)
 
 
 class FullFetchReason:
@@ -140,6 +144,11 @@ class ClientState:
         self._last_own_status = InstanceStatus.UNKNOWN
         self._generation = 0
         self._force_full_next: str | None = None
+        # Instance events (`InstanceAdded/Removed/Changed`) are collected only when asked for
+        # (a listener wants them); the ops hand them out with their results.
+        self.instance_events = False
+        self._events: list[Event] = []
+        self.cursor = Cursor(self, settings.watch, own_app)
         self.local = self._view(Applications())
         self.remote: dict[str, RegistryView] = {}
 
@@ -160,6 +169,8 @@ class ClientState:
             return FullFetchReason.FORCED
         if self._force_full_next is not None:
             return self._force_full_next
+        if self.cursor.usable():
+            return None  # the cursor knows the registry is the server's, even an empty one
         registry = self.local.registry
         if not registry.applications_by_name:
             return FullFetchReason.EMPTY_REGISTRY
@@ -186,7 +197,7 @@ class ClientState:
     def full_request(self) -> Request:
         vip = self.settings.registry_refresh_single_vip_address
         path = f"vips/{vip}" if vip else "apps/"
-        return Request("GET", path, self._params())
+        return Request("GET", path, {**self._params(), **self.cursor.subset_params()})
 
     def delta_request(self) -> Request:
         return Request("GET", "apps/delta", self._params())
@@ -196,6 +207,8 @@ class ClientState:
     def fetch_registry(self, force_full: bool = False) -> Op[FetchResult]:
         """One cache refresh as Java's `fetchRegistry` does it; never raises for I/O problems."""
         reason = self.full_fetch_reason(force_full)
+        if reason is None and self.cursor.usable():
+            return (yield from self._poll_cursor())
         try:
             if reason is not None:
                 applied = yield from self._fetch_full(reason)
@@ -206,13 +219,6 @@ class ClientState:
             self.counters.fetch_failures += 1
             log.warning("registry fetch failed: %s", exc)
             return FetchResult(False, error=str(exc) or type(exc).__name__)
-        now = self.clock.now_ms()
-        self.counters.last_successful_fetch_ms = now
-        kind = result.kind or FetchKind.FULL
-        events: list[Event] = [CacheRefreshed(kind, now, self.instance_count())]
-        status_change = self._own_status_change()
-        if status_change is not None:
-            events.append(status_change)
         return FetchResult(
             True,
             result.kind,
@@ -220,8 +226,44 @@ class ClientState:
             result.full_reason,
             result.reconciled,
             result.diff,
-            tuple(events),
+            self.refreshed_events(result.kind or FetchKind.FULL),
         )
+
+    def _poll_cursor(self) -> Op[FetchResult]:
+        """A refresh against a server with cursors: `since=R`, repaired by digest if need be."""
+        self.counters.delta_fetches += 1
+        watched = yield from self.cursor.poll_once()
+        if not watched.ok:
+            self.counters.fetch_failures += 1
+            if watched.outcome is WatchOutcome.UNSUPPORTED:
+                # Another kind of server answers now (a Java peer): from now on fetch as Java.
+                self._force_full_next = FullFetchReason.DELTA_UNAVAILABLE
+            return FetchResult(False, events=watched.events, error=watched.error)
+        applied = watched.outcome is not WatchOutcome.DISCARDED
+        full = watched.repair is not None and watched.repair.full_fetch
+        kind = FetchKind.FULL if full else FetchKind.DELTA
+        return FetchResult(True, kind, applied, events=watched.events)
+
+    def fetch_full_op(self, reason: str) -> Op[bool]:
+        """A full fetch for another op (a repair that found too much changed); raises on failure."""
+        return self._fetch_full(reason)
+
+    def refreshed_events(self, kind: FetchKind) -> tuple[Event, ...]:
+        """The events that close a successful fetch: collected instance events, `CacheRefreshed`,
+        and `StatusChange` if the registry now shows the own instance with another status."""
+        now = self.clock.now_ms()
+        self.counters.last_successful_fetch_ms = now
+        events = self.take_events()
+        events.append(CacheRefreshed(kind, now, self.instance_count()))
+        status_change = self._own_status_change()
+        if status_change is not None:
+            events.append(status_change)
+        return tuple(events)
+
+    def take_events(self) -> list[Event]:
+        """The instance events collected since the last call (empty unless `instance_events`)."""
+        events, self._events = self._events, []
+        return events
 
     def _fetch_full(self, reason: str, version: int | None = None) -> Op[bool]:
         generation = self._generation
@@ -229,12 +271,16 @@ class ClientState:
         response = yield self.full_request()
         self.counters.full_fetches += 1
         registry = self._decode_ok(response)
-        return self.install_full(registry, generation, version=version)
+        self.cursor.observe(response)  # before the install: a watching view tracks digests
+        applied = self.install_full(registry, generation, version=version)
+        self.cursor.observe_full(response, applied)
+        return applied
 
     def _fetch_delta(self) -> Op[FetchResult]:
         generation = self._generation
         response = yield self.delta_request()
         self.counters.delta_fetches += 1
+        self.cursor.observe(response)
         if response.status != 200 or not response.body.strip():
             # 403 (delta disabled on the server) or an empty body: fall back to a full fetch.
             reason = FullFetchReason.DELTA_UNAVAILABLE
@@ -272,6 +318,7 @@ class ClientState:
             log.info("delta diff against the full registry: %s", diff.summary())
         # Java keeps the delta's version after a reconcile (the full payload's is always 1).
         applied = self.install_full(server, generation, version=delta_version)
+        self.cursor.observe_full(response, applied)
         return applied, diff
 
     @staticmethod
@@ -316,22 +363,70 @@ class ClientState:
             region_of=self.regions.region_of if self.regions.remote_regions else None,
             remote=remote if self.regions.remote_regions else None,
         )
-        self.local.apply_changes([c for c in changes if c.region is None])
+        report = self.instance_events
+        effective = self.local.apply_changes(
+            [c for c in changes if c.region is None], report=report
+        )
         for region, registry in remote.items():
             view = self.remote.get(region)
             if view is None:
                 # Created by the merge for an instance of a region seen for the first time.
-                self.remote[region] = self._view(registry)
+                self.remote[region] = view = self._view(registry)
+                if report:
+                    effective += [c for c in changes if c.region == region]
             else:
-                view.apply_changes([c for c in changes if c.region == region])
+                region_changes = [c for c in changes if c.region == region]
+                effective += view.apply_changes(region_changes, report=report)
+        if report:
+            self._collect(effective)
         # Java's bookkeeping quirk (§5.2): the stored hash becomes the local registry's own.
         self.local.registry.apps_hashcode = hash_from_counts(self.local.status_counts)
         return DeltaOutcome(True, len(changes), self.reconcile_hash(), delta.apps_hashcode)
+
+    def install_applications(
+        self, replacements: Mapping[str, Application | None], generation: int, *, version: int
+    ) -> bool:
+        """Replace whole applications of the local registry (None: remove it), e.g. after a
+        repair by digest, through the same merge as a delta: each instance that differs becomes
+        an ADDED, MODIFIED or DELETED entry of one synthetic delta."""
+        registry = self.local.registry
+        delta = Applications(version, None)
+        for raw_name, application in replacements.items():
+            name = raw_name.upper()
+            held = registry.applications_by_name.get(name)
+            old = held.instances_by_id if held is not None else {}
+            new = application.instances_by_id if application is not None else {}
+            entries: dict[str, InstanceInfo] = {}
+            for key, instance in new.items():
+                before = old.get(key)
+                if before is not None and self._same_content(name, before, instance):
+                    continue
+                action = ActionType.ADDED if before is None else ActionType.MODIFIED
+                entries[key] = msgspec.structs.replace(instance, action_type=action)
+            for key, instance in old.items():
+                if key not in new:
+                    entries[key] = msgspec.structs.replace(instance, action_type=ActionType.DELETED)
+            if entries:
+                delta.applications_by_name[name] = Application(name, entries)
+        return self.apply_delta_payload(delta, generation).applied
+
+    def _same_content(self, app: str, held: InstanceInfo, other: InstanceInfo) -> bool:
+        digest = self.local.digest_of(app, held.id)
+        if digest is None:
+            digest = instance_digest(held)
+        return digest == instance_digest(other)
+
+    def _collect(self, changes: Sequence[Change]) -> None:
+        for change in changes:
+            event = instance_event(change)
+            if event is not None:
+                self._events.append(event)
 
     def _replace(self, registry: Applications, version: int | None) -> None:
         self._force_full_next = None
         if version is not None:
             registry.version = version
+        before = (self.local, dict(self.remote)) if self.instance_events else None
         if self.regions.remote_regions:
             local, remote = self._split_by_region(registry)
             self.local = self._view(local)
@@ -339,6 +434,12 @@ class ClientState:
         else:
             self.local = self._view(registry)
             self.remote = {}
+        if before is not None:
+            old_local, old_remote = before
+            self._collect(_replacement_changes(old_local, self.local, None))
+            for region in sorted(set(old_remote) | set(self.remote)):
+                old_view, new_view = old_remote.get(region), self.remote.get(region)
+                self._collect(_replacement_changes(old_view, new_view, region))
 
     def _split_by_region(
         self, registry: Applications
@@ -367,6 +468,7 @@ class ClientState:
             filter_only_up=self.settings.filter_only_up_instances,
             rng=self.rng,
             meter=self.meter,
+            track_digests=self.cursor.watching(),
         )
 
     def _registries(self) -> Iterator[Applications]:
@@ -435,3 +537,31 @@ class ClientState:
 
     def next_instance_of_app(self, app_name: str) -> InstanceInfo | None:
         return self.local.next_by_app(app_name)
+
+
+def _replacement_changes(
+    old: RegistryView | None, new: RegistryView | None, region: str | None
+) -> list[Change]:
+    """What replacing view `old` by `new` changed, instance by instance (a full fetch's events)."""
+    old_apps = old.registry.applications_by_name if old is not None else {}
+    new_apps = new.registry.applications_by_name if new is not None else {}
+    changes: list[Change] = []
+    for name, application in new_apps.items():
+        held = old_apps.get(name)
+        for key, instance in application.instances_by_id.items():
+            before = held.instances_by_id.get(key) if held is not None else None
+            if before is None:
+                changes.append(Change(region, name, None, instance))
+            elif _digest_in(old, name, before) != _digest_in(new, name, instance):
+                changes.append(Change(region, name, before, instance))
+    for name, gone in old_apps.items():
+        kept = new_apps.get(name)
+        for key, instance in gone.instances_by_id.items():
+            if kept is None or key not in kept.instances_by_id:
+                changes.append(Change(region, name, instance, None))
+    return changes
+
+
+def _digest_in(view: RegistryView | None, app: str, instance: InstanceInfo) -> int:
+    held = view.digest_of(app, instance.id) if view is not None else None
+    return held if held is not None else instance_digest(instance)

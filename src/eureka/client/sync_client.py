@@ -1,9 +1,11 @@
 """`DiscoveryClient`: the blocking discovery client for threaded applications.
 
-It owns one background thread that runs the periodic jobs one after the other (listeners are
-called on it); it never touches an event loop. Reads from application threads take a lock that
-the core holds only while it computes (never during I/O), so they always see a registry between
-two merges.
+It owns one background thread that runs the periodic jobs one after the other and, against a
+server that advertises the watch, a second one that holds the long-poll (a 30 s hold on the jobs'
+thread would delay the heartbeats); listeners are called on either. It never touches an event
+loop. Reads from application threads take a lock that the core holds only while it computes
+(never during I/O), so they always see a registry between two merges. `close()` aborts the held
+request through the transport's `interrupt()` (see `transport.py`) instead of waiting it out.
 
     with DiscoveryClient(load_config("eureka.yaml")) as eureka:
         instance = eureka.next_server("order-service")
@@ -22,6 +24,7 @@ from typing import Any, TypeVar
 
 from eureka.client.backoff import RunOutcome
 from eureka.client.config import EurekaConfig
+from eureka.client.cursor import WatchOutcome, WatchResult
 from eureka.client.driver import run_sync
 from eureka.client.errors import ClientStartError
 from eureka.client.facade import BackupRegistry, ClientBase
@@ -67,6 +70,9 @@ class DiscoveryClient(ClientBase):
         self._lock = threading.RLock()
         self._wakeup = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._watcher: threading.Thread | None = None
+        self._watch_pause = threading.Event()  # set: stop waiting between watch rounds
+        self._background = False
         self._started = False
         self._stopped = False
 
@@ -118,11 +124,13 @@ class DiscoveryClient(ClientBase):
                 self.own.mark_dirty()  # the replicator publishes it on its first run
         with self._lock:
             self._plan_jobs()
+        self._background = background
         if background:
             self._thread = threading.Thread(
                 target=self._run_schedule, name="eureka-discovery-client", daemon=True
             )
             self._thread.start()
+            self._ensure_watch()
         if self._handle_sigterm:
             self._install_sigterm()
 
@@ -134,9 +142,11 @@ class DiscoveryClient(ClientBase):
         self._remove_sigterm()
         with self._wakeup:
             self._wakeup.notify_all()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        self._watch_pause.set()
+        self._interrupt_watch(refuse_new=True)
+        for thread in (self._thread, self._watcher):
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(timeout)
         if (
             self._started
             and self.registration is not None
@@ -153,8 +163,13 @@ class DiscoveryClient(ClientBase):
     # ---- operations ---------------------------------------------------------------------------
 
     def _send(self, request: Request) -> Response:
-        assert self._transport is not None, "start() the client first"
-        return self._transport.request(
+        transport = self._transport
+        assert transport is not None, "start() the client first"
+        send = getattr(transport, "send", None)
+        if send is not None:  # carries the request's own timeout (the long-poll's)
+            response: Response = send(request)
+            return response
+        return transport.request(
             request.method,
             request.path,
             params=request.params,
@@ -162,14 +177,65 @@ class DiscoveryClient(ClientBase):
             body=request.body,
         )
 
+    def _interrupt_watch(self, *, refuse_new: bool = False) -> None:
+        interrupt = getattr(self._transport, "interrupt", None)
+        if interrupt is not None:
+            interrupt(refuse_new=refuse_new)
+
     def _run(self, op: Op[T]) -> T:
         return run_sync(op, self._send, self._lock)
 
     def refresh(self, force_full: bool = False) -> FetchResult:
-        """One registry fetch (full or delta as §10.2 decides); listeners hear its events."""
+        """One registry fetch (full or delta as §10.2 decides; `since=R` against a server with
+        cursors); listeners hear its events."""
         result = self._run(self.state.fetch_registry(force_full))
         self._dispatch(result.events)
+        if result.ok:
+            self._ensure_watch()
         return result
+
+    def watch_once(self) -> WatchResult:
+        """One watch round: a long-poll held until a change or `watch.wait-seconds`, merged and
+        verified (repaired by digest if need be). The watch thread runs these in a loop."""
+        result = self._run(self.state.cursor.watch_once())
+        self._dispatch(result.events)
+        return result
+
+    def watch_application(self, app: str) -> bool:
+        """Watch `app` too (with `watch.applications` / `watch.subset`): fetch it now and restart
+        the held watch so that it covers it. True if the application is known afterwards."""
+        subscription = self._run(self.state.cursor.subscribe(app))
+        self._dispatch(subscription.events)
+        if subscription.added:
+            self._interrupt_watch()  # the watch thread asks again, with the new subset
+        return subscription.known
+
+    # ---- the watch thread ---------------------------------------------------------------------
+
+    def _ensure_watch(self) -> None:
+        """Start the watch thread once the server turns out to advertise the watch."""
+        with self._lock:
+            wanted = self._background and not self._stopped and self.state.cursor.watching()
+            if not wanted or (self._watcher is not None and self._watcher.is_alive()):
+                return
+            self._watcher = threading.Thread(
+                target=self._watch_loop, name="eureka-watch", daemon=True
+            )
+            self._watcher.start()
+
+    def _watch_loop(self) -> None:
+        while not self._stopped:
+            with self._lock:
+                if not self.state.cursor.watching():
+                    break
+            try:
+                result = self.watch_once()
+            except Exception:
+                log.exception("registry watch round failed")
+                result = WatchResult(WatchOutcome.FAILED, retry_in=1.0)
+            if result.retry_in > 0 and not self._stopped:
+                self._watch_pause.wait(result.retry_in)
+        log.info("registry watch stopped; the periodic refresh keeps the registry current")
 
     def register(self) -> bool:
         if self.registration is None:
@@ -276,7 +342,10 @@ class DiscoveryClient(ClientBase):
         if self._stopped:
             return
         if job == Job.REFRESH:
-            self.refresh()
+            with self._lock:
+                poll = self.state.cursor.should_poll()
+            if poll:
+                self.refresh()
         elif job == Job.HEARTBEAT:
             self.renew()
         elif job == Job.REPLICATE:

@@ -8,14 +8,24 @@ The httpx transports add what Java's transport stack does (§10.8, §2.4): JSON 
 identity headers, basic auth from `http://user:pass@host/eureka` URLs, connect/read timeouts
 (5 s / 8 s), up to 3 attempts per call on successive servers with quarantine, a pinned server and
 session expiry, and the legacy status evaluator deciding which replies are final (§2.5).
+
+`send(request)` also honours the request's own `timeout` (a long-poll is held for up to its wait)
+and, on the blocking transport, `interrupt()` aborts long-polls in flight from another thread:
+httpx cannot cancel a blocking request, and closing a socket does not wake the thread reading
+it, but shutting it down does. Long-polls therefore use their own pool without keep-alive, so each
+opens the connection it reads from, and httpcore's documented `trace` extension hands that
+connection's stream over when it is made.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import socket
+import threading
 from collections.abc import Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
 import httpx
@@ -27,7 +37,7 @@ from eureka.client.endpoints import (
     legacy_accepts,
     parse_service_url,
 )
-from eureka.client.messages import Request, Response, TransportError
+from eureka.client.messages import Interrupted, Request, Response, TransportError
 from eureka.clock import Clock, SystemClock
 
 __all__ = [
@@ -108,10 +118,11 @@ class TransportSettings:
         self.identity_id = identity_id
         self.allow_redirects = allow_redirects
 
-    def timeout(self) -> httpx.Timeout:
+    def timeout(self, read: float | None = None) -> httpx.Timeout:
+        """The default timeouts; `read` replaces the read timeout (a long-poll's wait + margin)."""
         return httpx.Timeout(
             connect=self.connect_timeout,
-            read=self.read_timeout,
+            read=self.read_timeout if read is None else read,
             write=self.read_timeout,
             pool=self.connect_timeout,
         )
@@ -172,26 +183,28 @@ class _Base:
         )
         self.headers = default_headers(self.settings)
 
-    def _build(  # noqa: PLR0917 - mirrors request()'s parameters one to one
+    def _build(
         self,
         endpoint: ServiceEndpoint,
-        method: str,
-        path: str,
-        params: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
-        body: bytes | None,
-    ) -> dict[str, object]:
+        request: Request,
+        extensions: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         merged = dict(self.headers)
-        if headers:
-            merged.update(headers)
-        return {
-            "method": method,
-            "url": endpoint.url + quote(path, safe=_PATH_SAFE),
-            "params": dict(params) if params else None,
+        if request.headers:
+            merged.update(request.headers)
+        built: dict[str, Any] = {
+            "method": request.method,
+            "url": endpoint.url + quote(request.path, safe=_PATH_SAFE),
+            "params": dict(request.params) if request.params else None,
             "headers": merged,
-            "content": body,
+            "content": request.body,
             "auth": endpoint.auth,
         }
+        if request.timeout is not None:
+            built["timeout"] = self.settings.timeout(read=request.timeout)
+        if extensions:
+            built["extensions"] = extensions
+        return built
 
     def _judge(self, endpoint: ServiceEndpoint, method: str, path: str, reply: Response) -> bool:
         if legacy_accepts(method, path, reply.status):
@@ -206,6 +219,43 @@ class _Base:
     def _failed(self, endpoint: ServiceEndpoint, method: str, path: str, exc: Exception) -> None:
         log.warning("%s %s on %s failed: %r", method, path, endpoint, exc)
         self.selector.failed(endpoint)
+
+
+class _Held:
+    """One long-poll in flight: the socket it reads from, once its connection exists."""
+
+    __slots__ = ("_lock", "_sock", "aborted")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self.aborted = False
+
+    def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        """httpcore's trace hook: keep the stream of the connection this request opens."""
+        if event not in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if not isinstance(sock, socket.socket):
+            return
+        with self._lock:
+            self._sock = sock
+            aborted = self.aborted
+        if aborted:
+            _shut(sock)
+
+    def abort(self) -> None:
+        with self._lock:
+            self.aborted = True
+            sock = self._sock
+        if sock is not None:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed: nothing is blocked on it
+        sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked reading it
 
 
 class HttpxSyncTransport(_Base):
@@ -231,6 +281,13 @@ class HttpxSyncTransport(_Base):
             follow_redirects=True,  # Java's stack always has its Redirecting layer (10 hops)
             max_redirects=10,
         )
+        # Long-polls get a pool without keep-alive (see the module docstring), unless the caller
+        # chose the I/O layer: then they share it, and `interrupt()` is best effort.
+        self._own_io = client is None and httpx_transport is None
+        self._held_client: httpx.Client | None = None
+        self._held: set[_Held] = set()
+        self._held_lock = threading.Lock()
+        self._closed = False
 
     def request(
         self,
@@ -241,13 +298,61 @@ class HttpxSyncTransport(_Base):
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
     ) -> Response:
+        return self.send(Request(method, path, params or {}, headers or {}, body))
+
+    def send(self, request: Request) -> Response:
+        if not request.long_poll:
+            return self._exchange(self._client, request, None)
+        held = _Held()
+        with self._held_lock:
+            if self._closed:
+                raise Interrupted(f"{request.method} {request.path}: transport closed")
+            self._held.add(held)
+        try:
+            return self._exchange(self._long_poll_client(), request, held)
+        finally:
+            with self._held_lock:
+                self._held.discard(held)
+
+    def interrupt(self, *, refuse_new: bool = False) -> None:
+        """Abort every long-poll in flight: each raises `Interrupted` in its own thread. With
+        `refuse_new` (a client that stops), long-polls sent later are refused the same way, so
+        one that was about to be sent cannot slip past the interruption."""
+        with self._held_lock:
+            if refuse_new:
+                self._closed = True
+            held = list(self._held)
+        for one in held:
+            one.abort()
+
+    def _long_poll_client(self) -> httpx.Client:
+        if not self._own_io:
+            return self._client
+        with self._held_lock:
+            if self._held_client is None:
+                s = self.settings
+                self._held_client = httpx.Client(
+                    timeout=s.timeout(),
+                    limits=httpx.Limits(
+                        max_connections=s.max_connections, max_keepalive_connections=0
+                    ),
+                    follow_redirects=True,
+                    max_redirects=10,
+                )
+            return self._held_client
+
+    def _exchange(self, http: httpx.Client, request: Request, held: _Held | None) -> Response:
+        method, path = request.method, request.path
+        extensions = {"trace": held.trace} if held is not None else None
         last: Response | Exception | None = None
         for endpoint in self.selector.attempts(self.settings.max_attempts):
+            if held is not None and held.aborted:
+                raise Interrupted(f"{method} {path}: interrupted")
             try:
-                reply = self._client.request(
-                    **self._build(endpoint, method, path, params, headers, body)  # type: ignore[arg-type]
-                )
+                reply = http.request(**self._build(endpoint, request, extensions))
             except httpx.HTTPError as exc:
+                if held is not None and held.aborted:
+                    raise Interrupted(f"{method} {path}: interrupted") from None
                 self._failed(endpoint, method, path, exc)
                 last = exc
                 continue
@@ -257,21 +362,17 @@ class HttpxSyncTransport(_Base):
             last = response
         raise _exhausted(method, path, last)
 
-    def send(self, request: Request) -> Response:
-        return self.request(
-            request.method,
-            request.path,
-            params=request.params,
-            headers=request.headers,
-            body=request.body,
-        )
-
     def close(self) -> None:
+        self.interrupt(refuse_new=True)
         self._client.close()
+        if self._held_client is not None:
+            self._held_client.close()
 
 
 class HttpxAsyncTransport(_Base):
-    """Async transport over `httpx.AsyncClient`, in the caller's event loop."""
+    """Async transport over `httpx.AsyncClient`, in the caller's event loop.
+
+    A long-poll is stopped by cancelling the task that awaits it."""
 
     def __init__(
         self,
@@ -303,12 +404,14 @@ class HttpxAsyncTransport(_Base):
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
     ) -> Response:
+        return await self.send(Request(method, path, params or {}, headers or {}, body))
+
+    async def send(self, request: Request) -> Response:
+        method, path = request.method, request.path
         last: Response | Exception | None = None
         for endpoint in self.selector.attempts(self.settings.max_attempts):
             try:
-                reply = await self._client.request(
-                    **self._build(endpoint, method, path, params, headers, body)  # type: ignore[arg-type]
-                )
+                reply = await self._client.request(**self._build(endpoint, request))
             except httpx.HTTPError as exc:
                 self._failed(endpoint, method, path, exc)
                 last = exc
@@ -318,15 +421,6 @@ class HttpxAsyncTransport(_Base):
                 return response
             last = response
         raise _exhausted(method, path, last)
-
-    async def send(self, request: Request) -> Response:
-        return await self.request(
-            request.method,
-            request.path,
-            params=request.params,
-            headers=request.headers,
-            body=request.body,
-        )
 
     async def aclose(self) -> None:
         await self._client.aclose()

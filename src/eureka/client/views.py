@@ -7,7 +7,9 @@ updated per changed instance, so a delta costs in proportion to its own size:
 * `ShuffledSet` — a list kept in uniformly random order under insertion and removal (inside-out
   Fisher–Yates insertion, swap-with-last removal), plus a round-robin cursor;
 * `RegistryView` — one region's unfiltered registry, per-application shuffled lists (UP-only by
-  default), VIP and secure-VIP indexes, and status counts for the reconcile hash.
+  default), VIP and secure-VIP indexes, status counts for the reconcile hash and, once asked for
+  (a watching client verifies the server's `X-Eureka-Digest`), the content digest per application
+  (`eureka.digest`), each kept per changed instance like the status counts.
 
 Every elementary index operation adds to a shared `WorkMeter`, so tests can assert that the work
 done by a merge does not depend on the registry size without measuring time.
@@ -19,6 +21,7 @@ import random
 from collections.abc import Iterable, Iterator
 
 from eureka.client.merge import Change
+from eureka.digest import DigestSums, instance_digest
 from eureka.model import Application, Applications, InstanceInfo, InstanceStatus
 
 __all__ = ["RegistryView", "ShuffledSet", "WorkMeter", "split_vips"]
@@ -119,7 +122,9 @@ class RegistryView:
     """One region's registry with its derived indexes (§10.5), updated per changed instance."""
 
     __slots__ = (
+        "_digests",
         "_filter_up",
+        "_instance_digests",
         "_meter",
         "_rng",
         "_secure_vips",
@@ -136,6 +141,7 @@ class RegistryView:
         filter_only_up: bool,
         rng: random.Random,
         meter: WorkMeter,
+        track_digests: bool = False,
     ) -> None:
         self.registry = registry
         self._filter_up = filter_only_up
@@ -145,7 +151,14 @@ class RegistryView:
         self._vips: dict[str, ShuffledSet] = {}
         self._secure_vips: dict[str, ShuffledSet] = {}
         self._status_counts: dict[InstanceStatus, int] = {}
+        # Content digests, only once someone needs them (a legacy client never pays for them):
+        # per application the sum (`DigestSums`) and each instance's own digest, which a later
+        # change subtracts without re-encoding the instance it replaces.
+        self._digests: DigestSums | None = None
+        self._instance_digests: dict[str, dict[str, int]] = {}
         self._rebuild()
+        if track_digests:
+            self._build_digests()
 
     # ---- queries ------------------------------------------------------------------------------
 
@@ -184,13 +197,74 @@ class RegistryView:
     def vip_names(self, *, secure: bool = False) -> list[str]:
         return list(self._secure_vips if secure else self._vips)
 
+    # ---- content digest -----------------------------------------------------------------------
+
+    @property
+    def tracks_digests(self) -> bool:
+        return self._digests is not None
+
+    def digests(self) -> DigestSums:
+        """Per-application content digests; the first call digests the registry (O(registry)),
+        every later change updates them per instance. Treat the result as read-only."""
+        if self._digests is None:
+            self._build_digests()
+        assert self._digests is not None
+        return self._digests
+
+    def digest_of(self, app_name: str, instance_id: str) -> int | None:
+        """The held digest of one instance (None when absent or when digests are not tracked)."""
+        found = self._instance_digests.get(app_name)
+        return None if found is None else found.get(instance_id)
+
+    def _build_digests(self) -> None:
+        sums = DigestSums()
+        per_app: dict[str, dict[str, int]] = {}
+        for name, application in self.registry.applications_by_name.items():
+            if not application.instances_by_id:
+                continue
+            held = per_app[name] = {}
+            for key, instance in application.instances_by_id.items():
+                digest = held[key] = instance_digest(instance)
+                sums.add(name, digest)
+        self._digests = sums
+        self._instance_digests = per_app
+
     # ---- updates ------------------------------------------------------------------------------
 
-    def apply_changes(self, changes: Iterable[Change]) -> None:
-        """Bring the indexes in line with changes `merge_delta` already made to `registry`."""
+    def apply_changes(self, changes: Iterable[Change], *, report: bool = False) -> list[Change]:
+        """Bring the indexes in line with changes `merge_delta` already made to `registry`.
+
+        Returns the *effective* changes — those whose content digest differs (a replacement by
+        an equal instance, such as a delta entry seen twice, changes nothing a client acts on) —
+        when digests are tracked or `report` asks for them; otherwise an empty list.
+        """
+        tracking = self._digests is not None
+        effective: list[Change] = []
         for change in changes:
+            if (tracking or report) and self._changes_content(change):
+                effective.append(change)
             self._unindex(change.app_name, change.old, change.new)
             self._index(change.app_name, change.new)
+        return effective
+
+    def _changes_content(self, change: Change) -> bool:
+        """Whether `change` alters the content digest; keeps the tracked digests current."""
+        app, old, new = change.app_name, change.old, change.new
+        sums = self._digests
+        before: int | None = None
+        if old is not None:
+            held = self._instance_digests.get(app)
+            before = held.pop(old.id, None) if held is not None and sums is not None else None
+            if before is None:
+                before = instance_digest(old)
+            if held is not None and not held:
+                del self._instance_digests[app]
+        after = instance_digest(new) if new is not None else None
+        if sums is not None:
+            sums.replace(app, before, after)
+            if new is not None and after is not None:
+                self._instance_digests.setdefault(app, {})[new.id] = after
+        return before != after
 
     def _rebuild(self) -> None:
         """Index the whole registry from scratch (after a full fetch); O(registry)."""

@@ -10,12 +10,20 @@ failure moves on to another instance without advancing that cursor — otherwise
 instances, every retry would skip the live one's turn and a dead instance would be tried first by
 every following request instead of every other one. Hosts the registry has never heard of go out
 unchanged, so the same `httpx.Client` can still call ordinary URLs.
+
+A client that watches only a subset of the registry (`eureka.client.watch.applications` or
+`watch.subset`) has not seen every service; before a host goes out unchanged, the transport asks
+the client to `watch_application(host)`: the client fetches that application if the server has
+one, watches it from then on, and the request goes to one of its instances. A name the server does
+not know is not asked for again until `registry-fetch-interval-seconds` later.
 """
 
 from __future__ import annotations
 
+import inspect
+import ipaddress
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -53,6 +61,13 @@ class _Resolver:
         return self.source.get_application(name) is not None or bool(
             self.source.get_instances_by_vip(name)
         )
+
+    def subscriber(self, name: str) -> Any:
+        """The source's `watch_application` when `name` may be an application it has not seen
+        (not an IP address or localhost), else None."""
+        if name == "localhost" or _is_ip(name):
+            return None
+        return getattr(self.source, "watch_application", None)
 
     def pick(self, name: str) -> InstanceInfo:
         """The request's first instance: the next one round robin; raises NoInstanceAvailable."""
@@ -94,9 +109,12 @@ class EurekaTransport(httpx.BaseTransport):
         try:
             instance = resolver.pick(name)
         except NoInstanceAvailable:
-            if not resolver.known(name):
+            if not resolver.known(name) and not self._subscribe(name):
                 return self._inner.handle_request(request)  # not a service name
-            raise httpx.ConnectError(f"no UP instance of {name}", request=request) from None
+            try:
+                instance = resolver.pick(name)
+            except NoInstanceAvailable:
+                raise httpx.ConnectError(f"no UP instance of {name}", request=request) from None
         request.read()  # the body must be replayable on another instance
         tried: set[str] = set()
         while True:
@@ -112,6 +130,10 @@ class EurekaTransport(httpx.BaseTransport):
                     instance = resolver.retry(name, tried)
                 except NoInstanceAvailable:
                     raise exc from None
+
+    def _subscribe(self, name: str) -> bool:
+        subscribe = self._resolver.subscriber(name)
+        return bool(subscribe(name)) if subscribe is not None else False
 
     def close(self) -> None:
         self._inner.close()
@@ -137,9 +159,12 @@ class AsyncEurekaTransport(httpx.AsyncBaseTransport):
         try:
             instance = resolver.pick(name)
         except NoInstanceAvailable:
-            if not resolver.known(name):
+            if not resolver.known(name) and not await self._subscribe(name):
                 return await self._inner.handle_async_request(request)
-            raise httpx.ConnectError(f"no UP instance of {name}", request=request) from None
+            try:
+                instance = resolver.pick(name)
+            except NoInstanceAvailable:
+                raise httpx.ConnectError(f"no UP instance of {name}", request=request) from None
         await request.aread()
         tried: set[str] = set()
         while True:
@@ -156,5 +181,22 @@ class AsyncEurekaTransport(httpx.AsyncBaseTransport):
                 except NoInstanceAvailable:
                     raise exc from None
 
+    async def _subscribe(self, name: str) -> bool:
+        subscribe = self._resolver.subscriber(name)
+        if subscribe is None:
+            return False
+        known = subscribe(name)
+        if inspect.isawaitable(known):
+            known = await known
+        return bool(known)
+
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
