@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8761
 
-.PHONY: serve test bench lint venv js-deps clean
+.PHONY: serve test bench lint venv js-deps browser-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,20 @@ js-deps:
 		cd tests/integration/js && npm install --no-audit --no-fund --silent >/dev/null; \
 	else echo "npm not found: the eureka-js-client tests will be skipped"; fi
 
+# Debian's chromium and chromium-driver, for the dashboard's headless browser tests.
+APT := DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=300
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			{ $(APT) update && $(APT) install -y chromium chromium-driver >/dev/null; } || \
+			echo "chromium could not be installed: the browser tests will be skipped"; \
+		else echo "chromium/chromedriver missing (needs root and apt-get): the browser tests will be skipped"; fi; \
+	fi
+
 serve: $(STAMP)
 	$(BIN)/eureka server --host $(HOST) --port $(PORT)
 
-test: $(STAMP) js-deps
+test: $(STAMP) js-deps browser-deps
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 bench: $(STAMP)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from eureka.clock import ManualClock
@@ -15,10 +17,16 @@ from eureka.replication.dispatcher import (
 )
 from eureka.replication.protocol import Action, ReplicationInstance, ReplicationItemResult
 from eureka.server.status import LAGGING_AFTER_MS, RECENT_IN_STATUS, peer_status
-from tests.registry.support import instance
-from tests.server.support import START_MS, make_app
+from tests.registry.support import START_MS, instance
+from tests.server.app_support import AppHarness, make_app
 
 PEER = "http://10.0.0.2:8762/eureka/"
+
+
+def _status(t: AppHarness) -> Any:
+    response = t.get("/eureka/status")
+    assert response.status == 200
+    return msgspec.json.decode(response.body)
 
 
 def _dispatcher(clock: ManualClock) -> TaskDispatcher:
@@ -32,7 +40,7 @@ def _submit(d: TaskDispatcher, n: int) -> None:
 
 def test_status_keeps_the_keys_clients_and_tests_read() -> None:
     t = make_app()
-    status = t.get_json("/eureka/status")
+    status = _status(t)
     assert {
         "version",
         "node",
@@ -66,7 +74,7 @@ def test_status_reports_counts_revision_and_recent_leases() -> None:
     t.registry.status_update("APP", "i-0", InstanceStatus.DOWN, None)
     t.clock.advance(3)
     t.registry.cancel("APP", "i-1")
-    status = t.get_json("/eureka/status")
+    status = _status(t)
     registry = status["registry"]
     assert (registry["instances"], registry["applications"]) == (RECENT_IN_STATUS + 4, 1)
     assert registry["revision"] == t.registry.revision
@@ -93,7 +101,7 @@ def test_status_explains_engaged_self_preservation_and_counts_expired_leases() -
     t.registry.register(instance("APP", "i-2"))
     t.clock.advance(120)  # both leases expire; no renewals came in the last minute
     t.registry.tick_renews_bucket()
-    sp = t.get_json("/eureka/status")["self_preservation"]
+    sp = _status(t)["self_preservation"]
     assert sp["engaged"] is True and sp["expiration_enabled"] is False
     assert sp["expired_leases"] == 2
     assert "0 renewals were received in the last minute" in sp["reason"]
@@ -101,15 +109,17 @@ def test_status_explains_engaged_self_preservation_and_counts_expired_leases() -
 
 
 def test_self_preservation_switched_off_is_not_engaged() -> None:
-    t = make_app(registry={"enable_self_preservation": False})
-    sp = t.get_json("/eureka/status")["self_preservation"]
+    t = make_app(enable_self_preservation=False)
+    sp = _status(t)["self_preservation"]
     assert (sp["enabled"], sp["engaged"], sp["expiration_enabled"]) == (False, False, True)
     assert sp["expired_leases"] is None
 
 
 def test_status_shows_the_configured_environment_and_data_center() -> None:
-    t = make_app(environment="prod", datacenter="eu-1", my_url="http://me:8761/eureka/")
-    node = t.get_json("/eureka/status")["node"]
+    t = make_app(
+        server={"environment": "prod", "datacenter": "eu-1", "my_url": "http://me:8761/eureka/"}
+    )
+    node = _status(t)["node"]
     assert (node["environment"], node["datacenter"]) == ("prod", "eu-1")
     assert node["my_url"] == "http://me:8761/eureka/"
     assert node["cpus"] >= 1

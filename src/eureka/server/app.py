@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from time import perf_counter
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -24,9 +25,8 @@ from eureka.registry import Registry, RenewOutcome, ResponseCache
 from eureka.registry.cache_key import Accept, ApiVersion, CacheKey, EntityType, Format
 from eureka.registry.remote_regions import RemoteRegions
 from eureka.replication.protocol import apply_batch, decode_batch, encode_batch_response
-from eureka.server import propagation
+from eureka.server import dashboard, health, propagation
 from eureka.server.config import ServerConfig
-from eureka.server.dashboard import render_dashboard
 from eureka.server.http import (
     JSON,
     XML,
@@ -38,6 +38,8 @@ from eureka.server.http import (
     parse_query,
     text,
 )
+from eureka.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from eureka.server.metrics import PARKED, UNROUTED, Metrics, RequestTallies, RouteKey
 from eureka.server.process import process_facts
 from eureka.server.replicator import NoPeers, Replicator
 from eureka.server.routes import Route, route
@@ -86,6 +88,11 @@ class EurekaApp:
         # What that copy found, once it is done (None on a single node).
         self.startup_sync: SyncResult | None = None
         self._prefix = tuple(s for s in config.prefix.split("/") if s)
+        self.metrics: Metrics | None = None
+        self._request_tallies: RequestTallies | None = None
+        if config.metrics_enabled:
+            self.metrics = Metrics(self.node_status, registry.application_summaries)
+            self._request_tallies = self.metrics.requests
         # This node's revision space (docs/design/propagation.md): another node or a restart
         # is another epoch, so a client's revision is only meaningful together with it.
         self.epoch = propagation.make_epoch(
@@ -101,8 +108,12 @@ class EurekaApp:
     # -- entry point -------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response | Parked:
+        # Observed once here, around everything (style.md §2.2): one clock read on each side.
+        tallies = self._request_tallies
+        started = perf_counter() if tallies is not None else 0.0
+        key, target, handler = self._resolve(request)
         try:
-            result = self._dispatch(request)
+            result = self._dispatch(request, target, handler)
         except BadInput as exc:
             result = text(400, exc.reason)
         except Exception:
@@ -112,16 +123,29 @@ class EurekaApp:
         if type(result) is Response:
             # Every handler builds its own header list, so this never touches a shared one.
             result.headers.append(self._features_header)
+        if tallies is not None:
+            # The application's own time: a held request is counted when it is parked.
+            status = result.status if type(result) is Response else PARKED
+            tallies.observe(key, status, perf_counter() - started)
         return result
 
-    def _dispatch(self, request: Request) -> Response | Parked:
+    def _resolve(self, request: Request) -> tuple[RouteKey, Route | None, _Handler | None]:
+        """The routing-table row of a request (UNROUTED if none), its target and handler."""
         target = route(request.path, self._prefix)
         if target is None:
-            return text(404, "not found")
+            return UNROUTED, None, None
         method = request.method.upper()
         if method == "HEAD":
             method = "GET"
-        handler = _HANDLERS.get((target.resource, len(target.args), method))
+        key = (target.resource, len(target.args), method)
+        handler = _HANDLERS.get(key)
+        return (key if handler is not None else UNROUTED), target, handler
+
+    def _dispatch(
+        self, request: Request, target: Route | None, handler: _Handler | None
+    ) -> Response | Parked:
+        if target is None:
+            return text(404, "not found")
         if handler is None:
             if any(r == target.resource and n == len(target.args) for r, n, _ in _HANDLERS):
                 return text(405, "method not allowed")
@@ -386,9 +410,71 @@ class EurekaApp:
         body = msgspec.json.encode(msgspec.to_builtins(self.node_status()))
         return Response(200, [("content-type", JSON)], body)
 
+    def _metrics(self, request: Request, target: Route) -> Response:
+        if self.metrics is None:
+            return text(404, "metrics are disabled (eureka.server.metrics-enabled: false)")
+        return Response(200, [("content-type", METRICS_CONTENT_TYPE)], self.metrics.exposition())
+
+    def _actuator(self, request: Request, target: Route) -> Response:
+        # Spring Boot's paths: /actuator/health[/liveness|/readiness], /actuator/prometheus.
+        match target.args:
+            case ("health",):
+                return health.health(self._readiness())
+            case ("health", "liveness"):
+                return health.liveness()
+            case ("health", "readiness"):
+                return health.readiness(self._readiness())
+            case ("prometheus",):
+                return self._metrics(request, target)
+        return text(404, "not found")
+
+    def _readiness(self) -> health.Readiness:
+        return health.Readiness(ready=self.ready, allow_access=self._allow())
+
+    # -- dashboard (server/dashboard.py) -------------------------------------------------------
+
     def _dashboard(self, request: Request, target: Route) -> Response:
-        html = render_dashboard(self.node_status(), self.registry.application_summaries())
-        return Response(200, [("content-type", "text/html; charset=utf-8")], html.encode())
+        status = self.node_status()
+        page = dashboard.render_dashboard(
+            status, self.registry.application_summaries(), api=self.config.prefix.strip("/")
+        )
+        return _html(page)
+
+    def _lastn(self, request: Request, target: Route) -> Response:
+        page = dashboard.render_lastn(
+            self.registry, now_ms=self.clock.now_ms(), hostname=process_facts().hostname
+        )
+        return _html(page)
+
+    def _static(self, request: Request, target: Route) -> Response:
+        asset = dashboard.static_asset(target.args[0])
+        if asset is None:
+            return text(404, "not found")
+        headers = [
+            ("content-type", asset.content_type),
+            ("cache-control", "public, max-age=86400"),
+            ("x-content-type-options", "nosniff"),
+        ]
+        return Response(200, headers, asset.body)
+
+    def _summary(self, request: Request, target: Route) -> Response:
+        """`<prefix>/summary/apps[/{app}]`: the dashboard's feeds (ours, not Eureka's API)."""
+        if target.args[0] != "apps":
+            return text(404, "not found")
+        params = parse_query(request.query)
+        if len(target.args) == 2:
+            body = dashboard.instance_page_body(self.registry, target.args[1], params)
+            if body is None:
+                return text(404, "no such application")
+            return Response(200, [("content-type", JSON), _NO_STORE], body)
+        # The summaries change only with the revision: a poll that saw it gets a 304.
+        etag = f'W/"{self.epoch}.{self.registry.revision}"'
+        if request.header("if-none-match") == etag:
+            return Response(304, [("etag", etag)], b"")
+        body = dashboard.applications_body(self.registry, params.get("q"))
+        return Response(
+            200, [("content-type", JSON), ("etag", etag), ("cache-control", "no-cache")], body
+        )
 
     def node_status(self) -> NodeStatus:
         """The node's state, from the cores' public reads (server/status.py)."""
@@ -415,6 +501,21 @@ class EurekaApp:
             else StartupSync(sync.copied, sync.answered, sync.unreachable),
             remote_regions=None if self.remote_regions is None else self.remote_regions.stats(),
         )
+
+
+_NO_STORE = ("cache-control", "no-store")
+_PAGE_HEADERS = (
+    ("content-security-policy", dashboard.CSP),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("cache-control", "no-store"),
+)
+
+
+def _html(page: str) -> Response:
+    return Response(
+        200, [("content-type", "text/html; charset=utf-8"), *_PAGE_HEADERS], page.encode()
+    )
 
 
 def _optional_int(value: str | None, name: str) -> int | None:
@@ -465,6 +566,13 @@ _HANDLERS: dict[tuple[str, int, str], _Handler] = {
     ),
     ("asg", 2, "PUT"): EurekaApp._asg,
     ("status", 0, "GET"): EurekaApp._status,
+    ("metrics", 0, "GET"): EurekaApp._metrics,
+    ("lastn", 0, "GET"): EurekaApp._lastn,
+    ("static", 1, "GET"): EurekaApp._static,
+    ("summary", 1, "GET"): EurekaApp._summary,
+    ("summary", 2, "GET"): EurekaApp._summary,
+    ("actuator", 1, "GET"): EurekaApp._actuator,
+    ("actuator", 2, "GET"): EurekaApp._actuator,
     ("serverinfo", 1, "GET"): lambda app, req, t: (
         EurekaApp._overrides(app, req, t)
         if t.args[0] == "statusoverrides"

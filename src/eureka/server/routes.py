@@ -14,7 +14,23 @@ from eureka.server.http import split_path
 __all__ = ["RESOURCES", "Route", "route"]
 
 RESOURCES = frozenset(
-    {"apps", "instances", "vips", "svips", "peerreplication", "asg", "status", "serverinfo"}
+    {
+        "apps",
+        "instances",
+        "vips",
+        "svips",
+        "peerreplication",
+        "asg",
+        "status",
+        "serverinfo",
+        # Ours: Prometheus metrics, and Spring Boot's actuator paths (health, prometheus).
+        "metrics",
+        "actuator",
+        # The dashboard's assets and JSON feeds, and Spring's "last 1000" page.
+        "static",
+        "summary",
+        "lastn",
+    }
 )
 
 
