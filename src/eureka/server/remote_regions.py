@@ -16,7 +16,7 @@ import logging
 import httpx
 
 from eureka import __version__
-from eureka.client.backoff import RunOutcome, SupervisorBackoff
+from eureka.backoff import RunOutcome, SupervisorBackoff
 from eureka.codec import json as json_codec
 from eureka.errors import BadInput
 from eureka.model import Applications
