@@ -13,18 +13,34 @@ this rule. The few keys whose names differ in words, not just in spelling, are l
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
 from eureka.errors import BadInput
 from eureka.registry.config import RegistryConfig
 
-__all__ = ["ServerConfig", "load_config", "normalise_key"]
+__all__ = [
+    "DEFAULT",
+    "ConfigReport",
+    "IgnoredSetting",
+    "ServerConfig",
+    "Source",
+    "env_name",
+    "load_config",
+    "load_config_report",
+    "normalise_key",
+    "setting_key",
+    "setting_paths",
+    "setting_value",
+    "url_problem",
+]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -44,7 +60,10 @@ class ServerConfig:
     # Granian's per-worker cap on concurrent requests; a registry sees one long-lived connection
     # per client, so the default 1,024 is far too low for a fleet.
     backpressure: int = 16384
+    # debug, info, warning, error or critical.
     log_level: str = "info"
+    # `text` (one line per event) or `json` (one JSON object per line, the same fields).
+    log_format: str = "text"
     # Shown on the dashboard, as Spring Cloud's `eureka.environment` / `eureka.datacenter`.
     environment: str = "test"
     datacenter: str = "default"
@@ -87,11 +106,144 @@ ALIASES = {
     "peerurls": "peers",
     "peer": "peers",
     "remoteregionregistryfetchintervalinseconds": "remoteregionregistryfetchinterval",
-    # `eureka.remoteRegion.registryFetchIntervalInSeconds`: only the last segment is compared.
+    # `eureka.remoteRegion.registryFetchIntervalInSeconds`: the last segment is compared too.
     "registryfetchintervalinseconds": "remoteregionregistryfetchinterval",
+    "experimentalregistrationvalidationdatacenterinfoid": "validatedatacenterinfoid",
     "address": "host",
     "serverport": "port",
 }
+
+# Java server keys (Netflix and Spring Cloud spellings, normalised) that eureka-py does not
+# implement. A Spring Cloud file carries them, so they are accepted — reported by `eureka config`
+# and logged once at start-up as having no effect — instead of being refused as unknown.
+JAVA_ONLY = frozenset(
+    {
+        "initialcapacityofresponsecache",
+        "jsoncodecname",
+        "xmlcodecname",
+        "peernodetotalconnections",
+        "peernodetotalconnectionsperhost",
+        "peernodeconnectionidletimeoutseconds",
+        "maxelementsinstatusreplicationpool",
+        "maxthreadsforstatusreplication",
+        "minthreadsforstatusreplication",
+        "maxidlethreadinminutesageforstatusreplication",
+        "maxidlethreadageinminutesforstatusreplication",
+        "minthreadsforpeerreplication",
+        "maxidlethreadageinminutesforpeerreplication",
+        "enablereplicatedrequestcompression",
+        "primeawsreplicaconnections",
+        "minavailableinstancesforpeerreplication",
+        "batchreplication",
+        "shouldbatchreplication",
+        "numberofreplicationretries",
+        "peereurekastatusrefreshtimeintervalms",
+        "remoteregionurls",
+        "remoteregionfetchthreadpoolsize",
+        "fetchthreadpoolsize",
+        "remoteregiontotalconnections",
+        "remoteregiontotalconnectionsperhost",
+        "remoteregionconnectionidletimeoutseconds",
+        "gzipcontentfromremoteregion",
+        "gzipcontent",
+        "remoteregiontruststore",
+        "remoteregiontruststorefilename",
+        "truststorefilename",
+        "remoteregiontruststorepassword",
+        "truststorepassword",
+        "ratelimiterenabled",
+        "ratelimiterthrottlestandardclients",
+        "ratelimiterprivilegedclients",
+        "ratelimiterburstsize",
+        "ratelimiterregistryfetchaveragerate",
+        "ratelimiterfullfetchaveragerate",
+        "logidentityheaders",
+        "authshouldlogidentityheaders",
+        "shouldlogidentityheaders",
+        "useawsasgapi",
+        "shoulduseawsasgapi",
+        "asgquerytimeoutms",
+        "asgupdateintervalms",
+        "asgcacheexpirytimeoutms",
+        "bindingstrategy",
+        "eipbindrebindretries",
+        "eipbindingretryintervalms",
+        "eipbindingretryintervalmswhenunbound",
+        "route53bindrebindretries",
+        "route53bindingretryintervalms",
+        "route53domainttl",
+        "awsaccessid",
+        "awssecretkey",
+        "propertyresolver",
+        "dashboardenabled",
+        "dashboardpath",
+    }
+)
+
+# Spring Boot's `server.*` keys that eureka-py reads (everything else under `server.` belongs to
+# the servlet container and is ignored).
+_SPRING_BOOT_SERVER = {"port": "port", "address": "host"}
+# These are Spring Boot's, not Eureka's: `eureka.server.port` is a mistake for `server.port`.
+_NOT_UNDER_EUREKA = {"port": "server.port", "host": "server.address", "address": "server.address"}
+# Top-level fields that have their own command-line flag (for error messages and provenance).
+_NAMED_FLAGS = frozenset({"host", "port", "my_url", "log_level", "log_format"})
+# Kubernetes injects `<SERVICE>_PORT=tcp://…`, `<SERVICE>_SERVICE_HOST` … for every service in
+# the namespace; a service named `eureka-server` must not be mistaken for our settings.
+_SERVICE_LINK = re.compile(r"(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_\w+)?)?)")
+# Keys written the Spring way whose spelling is not the kebab form of our field name.
+_SPRING_SPELLING = {
+    "retention_time_in_ms_in_delta_queue": "retention-time-in-m-s-in-delta-queue",
+    "number_registry_sync_retries": "registry-sync-retries",
+}
+_INSTANCE_REGISTRY = ("expected_number_of_clients_sending_renews", "default_open_for_traffic_count")
+_LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+_LOG_FORMATS = ("text", "json")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Source:
+    """Where a setting's value came from: `kind` is default, file, environment or flag;
+    `where` names the place (`eureka.yml, line 4`, `EUREKA_SERVER_X`, `--port`)."""
+
+    kind: str
+    where: str = ""
+
+    def __str__(self) -> str:
+        return self.where if self.where else self.kind
+
+
+DEFAULT = Source("default")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IgnoredSetting:
+    """A key that was read but has no effect here, and why."""
+
+    key: str
+    where: str
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConfigReport:
+    """The effective configuration, where each value came from, and what was ignored.
+
+    `sources` is keyed by setting path: a `ServerConfig` field name, or `registry.<field>`;
+    settings left at their default are absent."""
+
+    config: ServerConfig
+    sources: Mapping[str, Source]
+    ignored: tuple[IgnoredSetting, ...]
+
+    def source_of(self, path: str) -> Source:
+        return self.sources.get(path, DEFAULT)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Entry:
+    key: str
+    value: Any
+    where: str  # the place an error message names, key included
 
 
 def normalise_key(key: str) -> str:
@@ -102,8 +254,64 @@ def _fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
     return {normalise_key(f.name): f for f in dataclasses.fields(cls)}
 
 
-def _coerce(field: dataclasses.Field[Any], value: Any, key: str) -> Any:
-    kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+_SERVER_FIELDS = _fields(ServerConfig)
+_REGISTRY_FIELDS = _fields(RegistryConfig)
+
+
+def setting_key(path: str) -> str:
+    """The Spring Cloud spelling of a setting path (`registry.enable_self_preservation` →
+    `eureka.server.enable-self-preservation`), what docs and `eureka config` show."""
+    name = path.removeprefix("registry.")
+    if name == "port":
+        return "server.port"
+    if name == "host":
+        return "server.address"
+    if name == "peers":
+        return "eureka.client.service-url.defaultZone"
+    kebab = _SPRING_SPELLING.get(name, name.replace("_", "-"))
+    if name in ("remote_region_urls_with_name", "remote_region_app_whitelist"):
+        return f"eureka.server.{kebab}.<region>"
+    if name == "validate_data_center_info_id":
+        return "eureka.experimental.registration.validation.dataCenterInfoId"
+    if name in _INSTANCE_REGISTRY:
+        return f"eureka.instance.registry.{kebab}"
+    return f"eureka.server.{kebab}"
+
+
+def env_name(path: str) -> str:
+    """The environment variable that sets a setting path (Spring's relaxed form)."""
+    key = setting_key(path).replace(".<region>", "_<REGION>")
+    if key == "eureka.client.service-url.defaultZone":
+        return "EUREKA_CLIENT_SERVICEURL_DEFAULTZONE"
+    if key.startswith("eureka.experimental."):
+        key = "eureka.server." + path.removeprefix("registry.")
+    return re.sub(r"[.-]", "_", key).upper()
+
+
+def setting_paths() -> list[str]:
+    """Every setting path, in declaration order (server fields, then the registry's)."""
+    paths = [f.name for f in dataclasses.fields(ServerConfig) if f.name != "registry"]
+    return paths + [f"registry.{f.name}" for f in dataclasses.fields(RegistryConfig)]
+
+
+def setting_value(config: ServerConfig, path: str) -> Any:
+    if path.startswith("registry."):
+        return getattr(config.registry, path.removeprefix("registry."))
+    return getattr(config, path)
+
+
+# ---- values -------------------------------------------------------------------------------------
+
+
+def _kind(field: dataclasses.Field[Any]) -> str:
+    return field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+
+
+_KIND_WORDS = {"bool": "true or false", "int": "a whole number", "float": "a number"}
+
+
+def _coerce(field: dataclasses.Field[Any], value: Any, where: str) -> Any:
+    kind = _kind(field)
     try:
         if kind == "bool":
             if isinstance(value, bool):
@@ -115,18 +323,30 @@ def _coerce(field: dataclasses.Field[Any], value: Any, key: str) -> Any:
                 return False
             raise ValueError(value)
         if kind == "int":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
             return int(str(value).strip())
         if kind == "float":
+            if isinstance(value, bool):
+                raise ValueError(value)
             return float(str(value).strip())
         if kind.startswith("tuple[str"):
             return tuple(_split_list(value))
         if kind.startswith("tuple[tuple"):
             return tuple(_parse_regions(value))
         if kind in ("str", "str | None"):
+            if isinstance(value, (Mapping, list)):
+                raise ValueError(value)
             return None if value is None else str(value)
     except (TypeError, ValueError):
-        raise BadInput(f"configuration {key}: {value!r} is not a valid {kind}") from None
+        words = _KIND_WORDS.get(kind, f"a valid {kind}")
+        raise BadInput(f"{where}: {_shown(value)} is not {words}") from None
     return value
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _split_list(value: Any) -> list[str]:
@@ -146,6 +366,174 @@ def _parse_regions(value: Any) -> list[tuple[str, str]]:
     return pairs
 
 
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be a Eureka service URL ("has no host"), or None if it can."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"is not a URL ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return "is not an http:// or https:// URL"
+    if not parts.hostname:
+        return "has no host"
+    if port == 0:
+        return "has port 0"
+    return None
+
+
+def _between(low: float, high: float, what: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if low <= value <= high else f"{_shown(value)} is not {what}"
+
+    return check
+
+
+def _at_least(low: int) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if value >= low else f"{_shown(value)} is less than {low}"
+
+    return check
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if str(value).lower() in choices:
+            return None
+        return f"{_shown(value)} is not one of {', '.join(choices)}"
+
+    return check
+
+
+def _urls(value: Any) -> str | None:
+    items = value if isinstance(value, tuple) else (value,)
+    for item in items:
+        url = item[1] if isinstance(item, tuple) else item
+        if url is not None and (problem := url_problem(url)) is not None:
+            return f"{url!r} {problem}"
+    return None
+
+
+_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "port": _between(0, 65535, "a port number (0–65535)"),
+    "host": lambda v: None if v and v.strip() else "an address to listen on is required",
+    "log_level": _one_of(_LOG_LEVELS),
+    "log_format": _one_of(_LOG_FORMATS),
+    "my_url": _urls,
+    "peers": _urls,
+    "remote_region_urls_with_name": _urls,
+    "gzip_level": _between(0, 9, "a gzip level (0–9)"),
+    "renewal_percent_threshold": _between(0.0, 1.0, "a fraction between 0 and 1"),
+    "backpressure": _at_least(1),
+    "max_body_bytes": _at_least(1),
+    "batch_size": _at_least(1),
+    "max_threads_for_peer_replication": _at_least(1),
+    "max_elements_in_peer_replication_pool": _at_least(1),
+    "recent_list_size": _at_least(0),
+}
+
+
+def _check(field: dataclasses.Field[Any], value: Any, where: str) -> Any:
+    check = _CHECKS.get(field.name)
+    if check is None and _kind(field) in ("int", "float"):
+        # Intervals drive sleeping loops: zero would spin. Other durations and counts may be 0.
+        check = _at_least(1) if "interval" in field.name else _at_least(0)
+    problem = None if check is None else check(value)
+    if problem is not None:
+        raise BadInput(f"{where}: {problem}")
+    if field.name in ("log_level", "log_format"):
+        return str(value).lower()
+    return value
+
+
+# ---- keys ---------------------------------------------------------------------------------------
+
+
+def _lookup(names: list[str]) -> tuple[str, dataclasses.Field[Any]] | None:
+    """The (section, field) that one of `names` (normalised, tried in order) designates."""
+    for written in names:
+        name = ALIASES.get(written, written)
+        if name in _REGISTRY_FIELDS:
+            return "registry", _REGISTRY_FIELDS[name]
+        if name in _SERVER_FIELDS:
+            return "server", _SERVER_FIELDS[name]
+    return None
+
+
+def _suggest(name: str, key: str) -> str:
+    """`; did you mean …?` with the nearest known setting, spelled like the user's key."""
+    known = [n for n in (*_REGISTRY_FIELDS, *_SERVER_FIELDS) if n not in ("registry", "peers")]
+    match = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    if not match:
+        return ""
+    section, field = _lookup(match)  # type: ignore[misc]
+    path = f"registry.{field.name}" if section == "registry" else field.name
+    if key.isupper():  # an environment variable
+        return f"; did you mean {env_name(path)}?"
+    spelled = setting_key(path)
+    if "." not in key:
+        spelled = spelled.rsplit(".", 1)[-1]
+    return f"; did you mean {spelled}?"
+
+
+def _client_names(section: str) -> set[str]:
+    # Imported on demand: only files that carry client keys pay for loading the client config.
+    from eureka.client.config import ClientConfig, InstanceConfig  # noqa: PLC0415
+
+    cls = ClientConfig if section == "client" else InstanceConfig
+    names = {normalise_key(f.name) for f in dataclasses.fields(cls)}
+    return names | {"serviceurl", "metadata", "ipaddr", "hostname", "appname", "healthcheck"}
+
+
+_Target = tuple[str, Any]  # ("server"|"registry", field), ("peers", None), ("ignore", reason)
+
+
+def _resolve(key: str, where: str) -> _Target:
+    parts = key.split(".")
+    norm = [normalise_key(p) for p in parts]
+    if len(parts) == 1:
+        found = _lookup(norm)
+        if found is None:
+            raise BadInput(f"{where}: unknown setting{_suggest(norm[0], key)}")
+        return found
+    if norm[0] == "server":
+        if len(parts) == 2 and norm[1] in _SPRING_BOOT_SERVER:
+            return "server", _SERVER_FIELDS[_SPRING_BOOT_SERVER[norm[1]]]
+        return "ignore", "a Spring Boot server setting eureka-py does not use"
+    if norm[0] != "eureka":
+        return "ignore", "not a Eureka server setting"
+    if norm[1] == "client":
+        if len(norm) >= 3 and norm[2] in ("serviceurl", "serviceurls"):
+            return "peers", None
+        return _client_key(norm, key, where, "client")
+    if norm[1] == "instance" and len(norm) >= 3 and norm[2] != "registry":
+        return _client_key(norm, key, where, "instance")
+    rest = norm[3:] if norm[1] == "instance" else norm[2:] if norm[1] == "server" else norm[1:]
+    if not rest:
+        raise BadInput(f"{where}: unknown setting")
+    if norm[1] == "server" and len(rest) == 1 and rest[0] in _NOT_UNDER_EUREKA:
+        raise BadInput(f"{where}: unknown setting; did you mean {_NOT_UNDER_EUREKA[rest[0]]}?")
+    joined = "".join(rest)
+    found = _lookup([joined, rest[-1]])
+    if found is not None:
+        return found
+    if joined in JAVA_ONLY or rest[-1] in JAVA_ONLY or rest[0] == "experimental":
+        return "ignore", "a Java Eureka setting that eureka-py does not implement"
+    raise BadInput(f"{where}: unknown setting{_suggest(joined, key)}")
+
+
+def _client_key(norm: list[str], key: str, where: str, section: str) -> _Target:
+    names = _client_names(section)
+    if norm[2] in names:
+        return "ignore", f"a {section} setting (the server does not register or fetch)"
+    match = difflib.get_close_matches(norm[2], sorted(names), n=1, cutoff=0.75)
+    hint = f"; did you mean the {section} setting {match[0]}?" if match else ""
+    raise BadInput(f"{where}: unknown {section} setting{hint}")
+
+
+# ---- sources ------------------------------------------------------------------------------------
+
+
 def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     if not isinstance(tree, Mapping):
         return {prefix: tree} if prefix else {}
@@ -159,14 +547,81 @@ def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _service_urls(settings: Mapping[str, Any]) -> list[str]:
-    """Spring's `eureka.client.service-url.<zone>` lists become the peer list, as in a SC server."""
-    urls: list[str] = []
-    for key, value in settings.items():
-        parts = key.split(".")
-        if len(parts) >= 3 and normalise_key(parts[-2]) in ("serviceurl", "serviceurls"):
-            urls.extend(_split_list(value))
-    return urls
+def _key_lines(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:
+    """The 1-based line of every key of a composed YAML document, by dotted path."""
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
+            lines[path] = key_node.start_mark.line + 1
+            lines.update(_key_lines(value_node, path))
+    return lines
+
+
+def _file_entries(path: str | Path) -> list[_Entry]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise BadInput(f"cannot read configuration file {path}: {reason}") from None
+    try:
+        tree = yaml.safe_load(text) or {}
+        lines = _key_lines(yaml.compose(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise BadInput(f"{path}: {_yaml_problem(exc)}") from None
+    if not isinstance(tree, Mapping):
+        raise BadInput(f"{path}: expected a mapping of settings, found {type(tree).__name__}")
+    entries = []
+    for key, value in _flatten(tree).items():
+        line = lines.get(key)
+        where = f"{path}, line {line}: {key}" if line else f"{path}: {key}"
+        entries.append(_Entry(key, value, where))
+    return entries
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem or exc.context}"
+    return str(exc).splitlines()[0]
+
+
+def _env_entries(environ: Mapping[str, str]) -> tuple[list[_Entry], list[IgnoredSetting]]:
+    """`EUREKA_SERVER_*`, `EUREKA_INSTANCE_REGISTRY_*`, `EUREKA_CLIENT_SERVICEURL_*` and Spring
+    Boot's `SERVER_PORT` / `SERVER_ADDRESS` (Spring's relaxed binding). Other `EUREKA_*`
+    variables belong to clients, or are Kubernetes service links: never ours."""
+    entries: list[_Entry] = []
+    ignored: list[IgnoredSetting] = []
+    for name, value in environ.items():
+        upper = name.upper()
+        if upper in ("SERVER_PORT", "SERVER_ADDRESS"):
+            entries.append(_Entry(upper.lower().replace("_", "."), value, name))
+            continue
+        if not upper.startswith("EUREKA_"):
+            continue
+        tail = upper.removeprefix("EUREKA_")
+        if tail.startswith(("CLIENT_SERVICE_URL_", "CLIENT_SERVICEURL_")):
+            zone = tail.split("_")[-1].lower()
+            entries.append(_Entry(f"eureka.client.service-url.{zone}", value, name))
+        elif tail.startswith("SERVER_"):
+            rest = tail.removeprefix("SERVER_")
+            if _SERVICE_LINK.fullmatch(rest):
+                ignored.append(IgnoredSetting(name, name, "a Kubernetes service link"))
+            else:
+                entries.append(_Entry(rest, value, name))
+        elif tail.startswith("INSTANCE_REGISTRY_"):
+            entries.append(_Entry(tail.removeprefix("INSTANCE_REGISTRY_"), value, name))
+    return entries, ignored
+
+
+def _flag_entries(overrides: Mapping[str, Any]) -> list[_Entry]:
+    entries = []
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        where = f"--{key.replace('_', '-')}" if key in _NAMED_FLAGS else f"--set {key}"
+        entries.append(_Entry(key, value, where))
+    return entries
 
 
 # Keys whose region name sits in a segment, so the generic last-segment rule cannot read them.
@@ -178,88 +633,123 @@ _NETFLIX_WHITELIST = "appwhitelist"
 _NETFLIX_NO_FALLBACK = ("remoteregion", "disable", "transparent", "fallback")
 
 
-def _remote_region_maps(
-    settings: Mapping[str, Any],
-) -> tuple[dict[str, str], dict[str, tuple[str, ...]], dict[str, Any], set[str]]:
-    """(region → URL, region → whitelist, other fields, the keys consumed here)."""
-    urls: dict[str, str] = {}
-    whitelists: dict[str, tuple[str, ...]] = {}
-    fields: dict[str, Any] = {}
-    consumed: set[str] = set()
-    for key, value in settings.items():
-        parts = [normalise_key(p) for p in key.split(".")]
-        if len(parts) >= 2 and parts[-2] == _WHITELIST_MAP:
-            region = key.split(".")[-1]
-            whitelists[region.strip().lower()] = tuple(_split_list(value))
-        elif len(parts) >= 3 and parts[-1] == _NETFLIX_WHITELIST and parts[-3] == _NETFLIX_REGION:
-            region = key.split(".")[-2]
-            whitelists[region.strip().lower()] = tuple(_split_list(value))
-        elif len(parts) >= 2 and parts[-2] == _URL_MAP:
-            region = key.split(".")[-1].strip()
-            if not region or value is None or not str(value).strip():
-                raise BadInput(f"configuration {key}: a region needs a URL")
-            urls[region] = str(value).strip()
-        elif tuple(parts[-4:]) == _NETFLIX_NO_FALLBACK:
-            fields["disable_transparent_fallback_to_other_region"] = value
-        elif parts[-1] == _WHITELIST_MAP:
-            raise BadInput(
-                f"configuration {key}: give one key per region, "
-                "remote-region-app-whitelist.<region>=APP1,APP2"
-            )
-        else:
-            continue
-        consumed.add(key)
-    return urls, whitelists, fields, consumed
+class _Builder:
+    """Accumulates settings source by source; later sources override earlier ones."""
 
+    def __init__(self) -> None:
+        self.server: dict[str, Any] = {}
+        self.registry: dict[str, Any] = {}
+        self.sources: dict[str, Source] = {}
+        self.ignored: list[IgnoredSetting] = []
 
-def _apply(
-    server: dict[str, Any], registry: dict[str, Any], settings: Mapping[str, Any], source: str
-) -> None:
-    server_fields = _fields(ServerConfig)
-    registry_fields = _fields(RegistryConfig)
-    urls, whitelists, region_fields, consumed = _remote_region_maps(settings)
-    for key, value in settings.items():
-        if key in consumed:
-            continue
-        last = normalise_key(key.split(".")[-1])
-        last = ALIASES.get(last, last)
-        if last in ("registry", "serviceurl", "defaultzone"):
-            continue
-        if last in registry_fields:
-            field = registry_fields[last]
-            registry[field.name] = _coerce(field, value, f"{source} {key}")
-        elif last in server_fields:
-            field = server_fields[last]
-            server[field.name] = _coerce(field, value, f"{source} {key}")
-    peers = _service_urls(settings)
-    if peers:
-        server["peers"] = tuple(peers)
-    for name, value in region_fields.items():
-        field = server_fields[normalise_key(name)]
-        server[name] = _coerce(field, value, f"{source} {name}")
-    if urls:
-        merged = dict(server.get("remote_region_urls_with_name", ()))
-        merged.update(urls)
-        server["remote_region_urls_with_name"] = tuple(merged.items())
-    if whitelists:
-        merged_lists = dict(server.get("remote_region_app_whitelist", ()))
-        merged_lists.update(whitelists)
-        server["remote_region_app_whitelist"] = tuple(merged_lists.items())
-
-
-def _env_settings(environ: Mapping[str, str]) -> dict[str, str]:
-    """EUREKA_SERVER_X / EUREKA_X variables, Spring's relaxed binding form."""
-    settings = {}
-    for name, value in environ.items():
-        upper = name.upper()
-        if upper.startswith("EUREKA_") and upper != "EUREKA_CONFIG":
-            tail = upper.removeprefix("EUREKA_")
-            tail = tail.removeprefix("SERVER_").removeprefix("INSTANCE_REGISTRY_")
-            if tail.startswith("CLIENT_SERVICE_URL_") or tail.startswith("CLIENT_SERVICEURL_"):
-                settings[f"eureka.client.service-url.{tail.split('_')[-1].lower()}"] = value
+    def apply(self, entries: list[_Entry], kind: str) -> None:
+        peers: list[str] = []
+        peer_where = ""
+        for entry in self._remote_region_maps(entries, kind):
+            target, detail = _resolve(entry.key, entry.where)
+            if target == "ignore":
+                self.ignored.append(IgnoredSetting(entry.key, entry.where, detail))
+            elif target == "peers":
+                peers.extend(_split_list(entry.value))
+                peer_where = entry.where
             else:
-                settings[tail.lower()] = value
-    return settings
+                self._set(target, detail, entry.value, Source(kind, entry.where))
+        if peers:
+            self._set("server", _SERVER_FIELDS["peers"], tuple(peers), Source(kind, peer_where))
+
+    def _set(self, section: str, field: dataclasses.Field[Any], value: Any, source: Source) -> None:
+        value = _check(field, _coerce(field, value, source.where), source.where)
+        if section == "registry":
+            self.registry[field.name] = value
+            self.sources[f"registry.{field.name}"] = source
+        else:
+            self.server[field.name] = value
+            self.sources[field.name] = source
+
+    def set_peers(self, urls: Iterable[str], where: str) -> None:
+        for url in urls:
+            if (problem := url_problem(url)) is not None:
+                raise BadInput(f"{where} {url} {problem}")
+        self.server["peers"] = tuple(urls)
+        self.sources["peers"] = Source("flag", where)
+
+    def _remote_region_maps(self, entries: list[_Entry], kind: str) -> list[_Entry]:
+        """Consume the region maps (region → URL, region → whitelist); return the rest."""
+        urls: dict[str, str] = {}
+        whitelists: dict[str, tuple[str, ...]] = {}
+        rest: list[_Entry] = []
+        where = {"urls": "", "whitelists": ""}
+        for entry in entries:
+            key, value = entry.key, entry.value
+            segments = key.split(".")
+            parts = [normalise_key(p) for p in segments]
+            if len(parts) >= 2 and parts[-2] == _WHITELIST_MAP:
+                whitelists[segments[-1].strip().lower()] = tuple(_split_list(value))
+                where["whitelists"] = entry.where
+            elif (
+                len(parts) >= 3 and parts[-1] == _NETFLIX_WHITELIST and parts[-3] == _NETFLIX_REGION
+            ):
+                whitelists[segments[-2].strip().lower()] = tuple(_split_list(value))
+                where["whitelists"] = entry.where
+            elif len(parts) >= 2 and parts[-2] == _URL_MAP:
+                region = segments[-1].strip()
+                if not region or value is None or not str(value).strip():
+                    raise BadInput(f"{entry.where}: a region needs a URL")
+                urls[region] = str(value).strip()
+                where["urls"] = entry.where
+            elif tuple(parts[-4:]) == _NETFLIX_NO_FALLBACK:
+                field = _SERVER_FIELDS["disabletransparentfallbacktootherregion"]
+                self._set("server", field, value, Source(kind, entry.where))
+            elif parts[-1] == _WHITELIST_MAP:
+                raise BadInput(
+                    f"{entry.where}: give one key per region, "
+                    "remote-region-app-whitelist.<region>=APP1,APP2"
+                )
+            else:
+                rest.append(entry)
+        if urls:
+            merged = dict(self.server.get("remote_region_urls_with_name", ()))
+            merged.update(urls)
+            field = _SERVER_FIELDS[_URL_MAP]
+            self._set("server", field, merged, Source(kind, where["urls"]))
+        if whitelists:
+            merged_lists = dict(self.server.get("remote_region_app_whitelist", ()))
+            merged_lists.update(whitelists)
+            self.server["remote_region_app_whitelist"] = tuple(merged_lists.items())
+            self.sources["remote_region_app_whitelist"] = Source(kind, where["whitelists"])
+        return rest
+
+    def build(self) -> ConfigReport:
+        try:
+            registry = RegistryConfig(**self.registry)
+            config = ServerConfig(**self.server, registry=registry)
+        except TypeError as exc:
+            raise BadInput(f"invalid configuration: {exc}") from None
+        return ConfigReport(config, dict(self.sources), tuple(self.ignored))
+
+
+def load_config_report(
+    *,
+    config_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    peers: Iterable[str] = (),
+) -> ConfigReport:
+    """`load_config`, plus the source of every value and the keys that were ignored."""
+    builder = _Builder()
+    environ = os.environ if environ is None else environ
+    path = config_file or environ.get("EUREKA_CONFIG")
+    if path:
+        builder.apply(_file_entries(path), "file")
+    env_entries, env_ignored = _env_entries(environ)
+    builder.ignored.extend(env_ignored)
+    builder.apply(env_entries, "environment")
+    if overrides:
+        builder.apply(_flag_entries(overrides), "flag")
+    flag_peers = list(peers)
+    if flag_peers:
+        builder.set_peers(flag_peers, "--peer")
+    return builder.build()
 
 
 def load_config(
@@ -269,25 +759,11 @@ def load_config(
     overrides: Mapping[str, Any] | None = None,
     peers: Iterable[str] = (),
 ) -> ServerConfig:
-    """Build the configuration from a YAML file, the environment and explicit overrides (flags)."""
-    server: dict[str, Any] = {}
-    registry: dict[str, Any] = {}
-    environ = os.environ if environ is None else environ
-    path = config_file or environ.get("EUREKA_CONFIG")
-    if path:
-        try:
-            tree = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise BadInput(f"cannot read configuration file {path}: {exc}") from None
-        _apply(server, registry, _flatten(tree), str(path))
-    _apply(server, registry, _env_settings(environ), "environment")
-    if overrides:
-        _apply(server, registry, {k: v for k, v in overrides.items() if v is not None}, "flag")
-    flag_peers = list(peers)
-    if flag_peers:
-        server["peers"] = tuple(flag_peers)
-    try:
-        registry_config = RegistryConfig(**registry)
-        return ServerConfig(**server, registry=registry_config)
-    except TypeError as exc:
-        raise BadInput(f"invalid configuration: {exc}") from None
+    """Build the configuration from a YAML file, the environment and explicit overrides (flags).
+
+    Raises `BadInput` with one line naming the key and where it was written (file and line,
+    environment variable or flag) for unknown keys (suggesting the nearest known one), invalid
+    values and unreadable files."""
+    return load_config_report(
+        config_file=config_file, environ=environ, overrides=overrides, peers=peers
+    ).config
