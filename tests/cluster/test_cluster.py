@@ -133,7 +133,7 @@ def test_killed_node_converges_after_restart(cluster: list[ServerProcess]) -> No
     assert len(expected) == 25
     wait_for(lambda: _view(c) == expected, timeout=10)
     # Converged through the start-up sync (not only through later repairs).
-    assert "start-up sync: copied 25 instance(s)" in c.output()
+    assert "start-up sync done copied=25 " in c.output()
 
 
 def test_unreachable_peer_is_reported_and_the_rest_works() -> None:
@@ -187,7 +187,7 @@ def test_startup_sync_copies_only_the_peers_local_registry() -> None:
         wait_for(lambda: set(_view(a)) == {"local-1", "west-1"}, timeout=10)
         b.start()
         wait_for(lambda: _view(b) == {"local-1": "UP"}, timeout=10)
-        assert "start-up sync: copied 1 instance(s)" in b.output()
+        assert "start-up sync done copied=1 " in b.output()
     finally:
         for node in (b, a, remote):
             node.stop()

@@ -33,20 +33,21 @@ _REASONS = {200: "OK", 400: "Bad Request", 500: "Internal Server Error", 503: "U
 class PeerStub:
     """`replies` decides the answer to each request from the request and its index."""
 
-    def __init__(self, replies: Callable[[Request, int], Reply]) -> None:
+    def __init__(self, replies: Callable[[Request, int], Reply], *, port: int = 0) -> None:
+        """`port` 0 picks a free one; a given port lets a test bring a dead peer back."""
         self._replies = replies
         self.requests: list[Request] = []
         self.arrived = asyncio.Condition()
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
-        self.port = 0
+        self.port = port
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/eureka/"
 
     async def __aenter__(self) -> PeerStub:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 

@@ -194,3 +194,26 @@ def test_java_http_exchange_49_request_decodes() -> None:
     # The body sent to the real Java server in exchange 49 is the fixture batch.
     body = (JAVA_HTTP / "49-peerreplication-batch.req.json").read_bytes()
     assert decode_batch(body) == ITEMS
+
+
+async def test_a_dead_peer_is_logged_once_then_its_recovery_once(
+    http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="eureka.replication")
+    port = unused_port()
+    node = PeerNode(f"http://127.0.0.1:{port}/eureka/", dispatcher(), http, lambda _f: None)
+    node.start()
+    submit_fixture_items(node)
+    # Retried every 20 ms: many failed batches, one line.
+    await until(lambda: node.stats().batches_transient >= 10)
+    lines = [r for r in caplog.records if r.name == "eureka.replication"]
+    assert [r.getMessage() for r in lines] == ["peer unreachable"]
+    assert lines[0].levelname == "WARNING"
+    assert lines[0].fields["peer"] == node.url  # type: ignore[attr-defined]
+    async with PeerStub(replying(Reply(200, ALL_OK)), port=port):
+        await until(lambda: node.stats().batches_succeeded >= 1)
+    await node.close()
+    messages = [r.getMessage() for r in caplog.records if r.name == "eureka.replication"]
+    assert messages == ["peer unreachable", "peer recovered"]
+    recovered = next(r for r in caplog.records if r.getMessage() == "peer recovered")
+    assert recovered.fields["failed_batches"] >= 10  # type: ignore[attr-defined]

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from eureka.errors import BadInput
+from eureka.log_throttle import FirstFailure, LogThrottle, Recovered, StillFailing
 
 from .dispatcher import (
     Batch,
@@ -137,6 +138,8 @@ class PeerNode:
         self._sends: set[asyncio.Task[None]] = set()
         self._closed = False
         self.last_error: str | None = None
+        # A dead peer fails every batch: one warning, a summary a minute, one "recovered".
+        self._throttle = LogThrottle(dispatcher.clock)
 
     # ---------------------------------------------------------------- public
 
@@ -191,9 +194,11 @@ class PeerNode:
 
     async def _ship(self, batch: Batch) -> None:
         outcome = await self._post(batch)
-        if not isinstance(outcome, Success):
+        if isinstance(outcome, Success):
+            self._report(self._throttle.succeeded())
+        else:
             self.last_error = outcome.reason
-            log.warning("replication to %s: %s (%d tasks)", self.url, outcome.reason, len(batch))
+            self._report(self._throttle.failed(outcome.reason))
         follow_ups = self.dispatcher.on_batch_result(batch, outcome)
         self._wakeup.set()
         for follow_up in follow_ups:
@@ -203,6 +208,36 @@ class PeerNode:
                     await result
             except Exception:
                 log.exception("replication follow-up %r for %s failed", follow_up, self.url)
+
+    def _report(self, report: FirstFailure | StillFailing | Recovered | None) -> None:
+        match report:
+            case FirstFailure(reason):
+                log.warning(
+                    "peer unreachable", extra={"fields": {"peer": self.url, "reason": reason}}
+                )
+            case StillFailing(failures, failing_s, reason):
+                log.warning(
+                    "peer still unreachable",
+                    extra={
+                        "fields": {
+                            "peer": self.url,
+                            "failed_batches": failures,
+                            "for_s": round(failing_s),
+                            "reason": reason,
+                        }
+                    },
+                )
+            case Recovered(failures, failing_s):
+                log.info(
+                    "peer recovered",
+                    extra={
+                        "fields": {
+                            "peer": self.url,
+                            "failed_batches": failures,
+                            "after_s": round(failing_s, 1),
+                        }
+                    },
+                )
 
     async def _post(self, batch: Batch) -> BatchOutcome:
         try:

@@ -24,7 +24,14 @@ from eureka.model import InstanceInfo, InstanceStatus
 from eureka.registry import Registry, RenewOutcome, ResponseCache
 from eureka.registry.cache_key import Accept, ApiVersion, CacheKey, EntityType, Format
 from eureka.registry.remote_regions import RemoteRegions
-from eureka.replication.protocol import apply_batch, decode_batch, encode_batch_response
+from eureka.replication.protocol import (
+    Action,
+    ReplicationInstance,
+    ReplicationItemResult,
+    apply_batch,
+    decode_batch,
+    encode_batch_response,
+)
 from eureka.server import dashboard, health, propagation
 from eureka.server.config import ServerConfig
 from eureka.server.http import (
@@ -179,6 +186,7 @@ class EurekaApp:
             )
         self.registry.validate_registration(target.args[0], info)
         self.registry.register(info, is_replication=request.is_replication)
+        _log_registered(self.registry, info, request.is_replication)
         if not request.is_replication:
             self.replicator.register(info)
         return empty(204, reply_type)
@@ -210,6 +218,7 @@ class EurekaApp:
         app, instance_id = target.args
         if not self.registry.cancel(app, instance_id, is_replication=request.is_replication):
             return empty(404)
+        _log_change("cancelled", app, instance_id, request.is_replication)
         if not request.is_replication:
             self.replicator.cancel(app, instance_id)
         return empty(200)
@@ -223,6 +232,7 @@ class EurekaApp:
             app, instance_id, status, last_dirty, is_replication=request.is_replication
         ):
             return empty(404)
+        _log_change("status override set", app, instance_id, request.is_replication, status)
         if not request.is_replication:
             self.replicator.status_update(app, instance_id)
         return empty(200)
@@ -237,6 +247,7 @@ class EurekaApp:
             app, instance_id, new_status, last_dirty, is_replication=request.is_replication
         ):
             return empty(404)
+        _log_change("status override removed", app, instance_id, request.is_replication, new_status)
         if not request.is_replication:
             self.replicator.delete_status_override(app, instance_id)
         return empty(200)
@@ -246,6 +257,12 @@ class EurekaApp:
         params = parse_query(request.query)
         if not self.registry.update_metadata(app, instance_id, params):
             return empty(404)
+        log.info(
+            "metadata updated",
+            extra={
+                "fields": {"app": app.upper(), "instance": instance_id, "keys": ",".join(params)}
+            },
+        )
         # Java re-registers the edited object, which replicates as a Register (§6.7).
         stored = self.registry.get_instance(app, instance_id)
         if stored is not None:
@@ -258,6 +275,7 @@ class EurekaApp:
         )
         items = decode_batch(body, max_bytes=self.config.max_body_bytes)
         results = apply_batch(self.registry, items)
+        _log_replicated(self.registry, items, results)
         return Response(200, [("content-type", JSON)], encode_batch_response(results))
 
     def _asg(self, request: Request, target: Route) -> Response:
@@ -516,6 +534,54 @@ def _html(page: str) -> Response:
     return Response(
         200, [("content-type", "text/html; charset=utf-8"), *_PAGE_HEADERS], page.encode()
     )
+
+
+def _log_change(
+    event: str,
+    app: str,
+    instance_id: str,
+    replication: bool,
+    status: InstanceStatus | str | None = None,
+) -> None:
+    """One operator line per change, the way Java logs them (app, id, status, replication)."""
+    fields: dict[str, object] = {"app": app.upper(), "instance": instance_id}
+    if status is not None:
+        fields["status"] = str(status)
+    fields["replication"] = replication
+    log.info(event, extra={"fields": fields})
+
+
+def _log_registered(registry: Registry, info: InstanceInfo, replication: bool) -> None:
+    # The registry owns `info` now; it holds the effective status the override rules chose.
+    stored = registry.stored_instance(info.app, info.id)
+    if stored is info:
+        _log_change("registered", info.app, info.id, replication, stored.status)
+
+
+# Replicated items that change what clients see; heartbeats are the hot path and stay silent.
+_LOGGED_ACTIONS = {
+    Action.CANCEL: "cancelled",
+    Action.STATUS_UPDATE: "status override set",
+    Action.DELETE_STATUS_OVERRIDE: "status override removed",
+}
+
+
+def _log_replicated(
+    registry: Registry,
+    items: list[ReplicationInstance],
+    results: list[ReplicationItemResult],
+) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    for item, result in zip(items, results, strict=True):
+        if item.action is Action.HEARTBEAT or result.status_code != 200:
+            continue
+        if item.action is Action.REGISTER:
+            if item.instance_info is not None:
+                _log_registered(registry, item.instance_info, True)
+        elif (event := _LOGGED_ACTIONS.get(item.action)) is not None:
+            status = None if item.action is Action.CANCEL else item.status
+            _log_change(event, item.app_name, item.id, True, status)
 
 
 def _optional_int(value: str | None, name: str) -> int | None:

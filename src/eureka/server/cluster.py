@@ -179,10 +179,14 @@ class PeerCluster:
                 await asyncio.sleep(self.config.registry_sync_retry_wait_ms / 1000)
         self.sync_result = result
         log.info(
-            "start-up sync: copied %d instance(s) from %d answering peer(s)%s",
-            result.copied,
-            result.answered,
-            f"; unreachable: {', '.join(result.unreachable)}" if result.unreachable else "",
+            "start-up sync done",
+            extra={
+                "fields": {
+                    "copied": result.copied,
+                    "answered": result.answered,
+                    "unreachable": ", ".join(result.unreachable) or "none",
+                }
+            },
         )
         return result
 
@@ -246,21 +250,27 @@ class PeerCluster:
 
     def cancel(self, app: str, instance_id: str) -> None:
         if self.nodes:
-            task = cancel_task(app.upper(), instance_id)
+            task = cancel_task(
+                app.upper(), instance_id, expiry_ms=self.config.max_time_for_replication
+            )
             for node in self.nodes.values():
                 node.submit(task)
 
     def status_update(self, app: str, instance_id: str) -> None:
         info = self.registry.get_instance(app, instance_id) if self.nodes else None
         if info is not None:
-            task = status_update_task(app.upper(), instance_id, info)
+            task = status_update_task(
+                app.upper(), instance_id, info, expiry_ms=self.config.max_time_for_replication
+            )
             for node in self.nodes.values():
                 node.submit(task)
 
     def delete_status_override(self, app: str, instance_id: str) -> None:
         info = self.registry.get_instance(app, instance_id) if self.nodes else None
         if info is not None:
-            task = delete_status_override_task(app.upper(), instance_id, info)
+            task = delete_status_override_task(
+                app.upper(), instance_id, info, expiry_ms=self.config.max_time_for_replication
+            )
             for node in self.nodes.values():
                 node.submit(task)
 

@@ -22,6 +22,7 @@ from eureka.server.adapters import AsgiAdapter, RsgiAdapter
 from eureka.server.app import EurekaApp
 from eureka.server.cluster import PeerCluster
 from eureka.server.config import ServerConfig
+from eureka.server.log_format import adopt_loggers
 from eureka.server.remote_regions import RemoteRegionFetcher
 from eureka.server.replicator import NoPeers, Replicator
 from eureka.server.timers import Timers
@@ -47,6 +48,7 @@ class Node:
                 interval_s=config.remote_region_registry_fetch_interval,
                 connect_timeout_ms=config.remote_region_connect_timeout_ms,
                 read_timeout_ms=config.remote_region_read_timeout_ms,
+                clock=self.clock,
             )
         self.cache = ResponseCache(
             self.registry,
@@ -134,6 +136,8 @@ async def serve(config: ServerConfig) -> None:
         log_level=LogLevels(config.log_level.lower()),
         log_access=False,
     )
+    # Granian has just installed its own handlers and format: route them through ours.
+    adopt_loggers()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, server.stop)

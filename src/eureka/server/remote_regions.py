@@ -17,8 +17,10 @@ import httpx
 
 from eureka import __version__
 from eureka.backoff import RunOutcome, SupervisorBackoff
+from eureka.clock import Clock, SystemClock
 from eureka.codec import json as json_codec
 from eureka.errors import BadInput
+from eureka.log_throttle import FirstFailure, LogThrottle, Recovered, StillFailing
 from eureka.model import Applications
 from eureka.registry.remote_regions import FetchKind, RemoteRegions
 
@@ -52,6 +54,7 @@ class RemoteRegionFetcher:
         connect_timeout_ms: int = 2000,
         read_timeout_ms: int = 5000,
         client: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.regions = regions
         self.interval_s = interval_s
@@ -65,6 +68,8 @@ class RemoteRegionFetcher:
         self.round_limit_s = max(interval_s, 2 * (self._connect_s + self._read_s))
         self._tasks: list[asyncio.Task[None]] = []
         self._first_done: dict[str, asyncio.Event] = {}
+        # A region that stays down fails every round: one warning, summaries, one "recovered".
+        self._throttles = {region.name: LogThrottle(clock or SystemClock()) for region in regions}
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -144,6 +149,7 @@ class RemoteRegionFetcher:
                     log.info("remote region %s: delta unavailable (%s), fetching all", name, error)
                 else:
                     if regions.apply_delta(name, delta):
+                        self._succeeded(name)
                         return RunOutcome.COMPLETED
                     log.info(
                         "remote region %s: hash mismatch after delta (ours %s, theirs %s); "
@@ -161,6 +167,7 @@ class RemoteRegionFetcher:
                     state.instance_count(),
                     state.url,
                 )
+            self._succeeded(name)
             return RunOutcome.COMPLETED
         except httpx.TimeoutException as error:
             self._failed(name, f"timeout ({type(error).__name__})")
@@ -185,7 +192,36 @@ class RemoteRegionFetcher:
         return await asyncio.to_thread(json_codec.decode_applications, response.content)
 
     def _failed(self, name: str, reason: str) -> None:
-        state = self.regions.region(name)
-        if state.last_error != reason:
-            log.warning("remote region %s: fetch failed: %s", name, reason)
+        match self._throttles[name].failed(reason):
+            case FirstFailure():
+                log.warning(
+                    "remote region unreachable",
+                    extra={"fields": {"region": name, "reason": reason}},
+                )
+            case StillFailing(failures, failing_s, _):
+                log.warning(
+                    "remote region still unreachable",
+                    extra={
+                        "fields": {
+                            "region": name,
+                            "failed_fetches": failures,
+                            "for_s": round(failing_s),
+                            "reason": reason,
+                        }
+                    },
+                )
         self.regions.record_failure(name, reason)
+
+    def _succeeded(self, name: str) -> None:
+        recovered = self._throttles[name].succeeded()
+        if isinstance(recovered, Recovered):
+            log.info(
+                "remote region recovered",
+                extra={
+                    "fields": {
+                        "region": name,
+                        "failed_fetches": recovered.failures,
+                        "after_s": round(recovered.failing_s, 1),
+                    }
+                },
+            )

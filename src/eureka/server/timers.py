@@ -76,12 +76,20 @@ class Timers:
 
     def _evict(self) -> None:
         evicted = self.registry.evict()
-        if evicted:
+        for info in evicted:
             log.info(
-                "evicted %d expired lease(s): %s",
-                len(evicted),
-                ", ".join(f"{i.app}/{i.id}" for i in evicted[:10]),
+                "evicted",
+                extra={
+                    "fields": {
+                        "app": info.app,
+                        "instance": info.id,
+                        "status": str(info.status),
+                        "replication": False,
+                    }
+                },
             )
+        if evicted:
+            log.info("eviction run", extra={"fields": {"evicted": len(evicted)}})
         self._log_self_preservation()
 
     def _prune(self) -> None:
