@@ -2,22 +2,30 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+SUM    := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# `make serve` installs only what serving needs; the other targets the whole development set.
+SERVE_STAMP := $(VENV)/.installed-serve-$(SUM)
+DEV_STAMP   := $(VENV)/.installed-dev-$(SUM)
 HOST   ?= 127.0.0.1
 PORT   ?= 8761
 
-.PHONY: serve test bench lint venv js-deps browser-deps clean
+.PHONY: serve test bench lint docs venv js-deps browser-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+$(SERVE_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[server]'
+	rm -f $(VENV)/.installed-serve-*
+	touch $(SERVE_STAMP)
 
-venv: $(STAMP)
+$(DEV_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[server,fastapi,dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(DEV_STAMP) $(SERVE_STAMP)
+
+venv: $(DEV_STAMP)
 
 # eureka-js-client, used by the third-party-client integration tests.
 js-deps:
@@ -35,19 +43,23 @@ browser-deps:
 		else echo "chromium/chromedriver missing (needs root and apt-get): the browser tests will be skipped"; fi; \
 	fi
 
-serve: $(STAMP)
+serve: $(SERVE_STAMP)
 	$(BIN)/eureka server --host $(HOST) --port $(PORT)
 
-test: $(STAMP) js-deps browser-deps
+test: $(DEV_STAMP) js-deps browser-deps
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
 
-lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
+
+# Regenerate the reference pages that are built from the code (tests fail when they are stale).
+docs: $(DEV_STAMP)
+	$(BIN)/python -m tools.gen_reference
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
