@@ -1,0 +1,9 @@
+"""`python -m eureka …`: the same as the `eureka` command."""
+
+from __future__ import annotations
+
+import sys
+
+from eureka.cli import main
+
+sys.exit(main())
