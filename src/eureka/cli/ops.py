@@ -323,13 +323,13 @@ def _print_node_status(doc: Mapping[str, Any], server: str) -> None:
         f"{server} (eureka-py {doc.get('version', '?')}, pid {node.get('pid', '?')}, "
         f"up {output.age(node.get('uptime_ms'))})",
     )
-    serving = registry.get("allow_access")
-    grid.add_row(
-        "state",
-        Text("serving reads", style="green")
-        if serving
-        else Text("refusing reads (start-up sync, or waiting for renewals)", style="yellow"),
-    )
+    if registry.get("allow_access"):
+        state = Text("serving reads", style="green")
+    elif registry.get("ready") is False:
+        state = Text("refusing reads: copying the peers' registries (start-up sync)", "yellow")
+    else:
+        state = Text("refusing reads: not yet open for traffic", style="yellow")
+    grid.add_row("state", state)
     grid.add_row(
         "registry",
         f"{registry.get('instances', '?')} instance(s), revision {registry.get('revision', '?')}",
@@ -347,13 +347,16 @@ def _print_node_status(doc: Mapping[str, Any], server: str) -> None:
     peers = doc.get("peers") or []
     if peers:
         console.print()
-        table = output.table("PEER", "PENDING", "LAG", "FAILURES", "LAST SUCCESS", "LAST ERROR")
+        table = output.table(
+            "PEER", "STATE", "PENDING", "LAG", "FAILURES", "LAST SUCCESS", "LAST ERROR"
+        )
         now = _now_ms()
         for peer in peers:
             failures = int(peer.get("consecutive_failures") or 0)
             last = peer.get("last_success_ms")
             table.add_row(
                 str(peer.get("url")),
+                _peer_state(peer.get("state"), now),
                 str(peer.get("pending", 0)),
                 output.age(peer.get("replication_lag_ms")),
                 Text(str(failures), style="red" if failures else ""),
@@ -376,6 +379,20 @@ def _print_node_status(doc: Mapping[str, Any], server: str) -> None:
                 str(region.get("last_error") or "-"),
             )
         console.print(table)
+
+
+def _peer_state(state: Any, now: int) -> Any:
+    from rich.text import Text  # noqa: PLC0415
+
+    from eureka.cli import output  # noqa: PLC0415
+
+    if not isinstance(state, Mapping):
+        return "-"
+    name = str(state.get("name", "?"))
+    since = state.get("since_ms")
+    label = f"{name} for {output.age(now - since)}" if since else name
+    style = {"healthy": "green", "lagging": "yellow", "unreachable": "red"}.get(name, "")
+    return Text(label, style=style)
 
 
 def _self_preservation_text(sp: Mapping[str, Any]) -> Any:
