@@ -152,3 +152,17 @@ def test_config_table_marks_sources(capsys: pytest.CaptureFixture[str]) -> None:
     assert ["server.port", "9200", "--port"] in lines
     assert ["eureka.server.log-level", "debug", "--log-level"] in lines
     assert not any("renewal-percent-threshold" in line for line in lines)
+
+
+def test_a_server_that_cannot_start_says_why_in_one_line() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))  # held without SO_REUSEPORT: nobody else may bind it
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _run("server", "--port", str(port))
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines() if line.startswith("eureka:")]
+    assert len(errors) == 1 and "in use" in errors[0].lower(), done.stderr
+    assert "Traceback" not in done.stderr and "backtrace" not in done.stderr

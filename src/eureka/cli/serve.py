@@ -126,7 +126,9 @@ def server(**flags: Any) -> int:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror.lower()
-    return str(exc) or type(exc).__name__
+    # Errors from the HTTP server's native code may carry a backtrace after the first line.
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def _finish(message: str | None, code: int) -> None:
