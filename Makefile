@@ -46,8 +46,12 @@ browser-deps:
 serve: $(SERVE_STAMP)
 	$(BIN)/eureka server --host $(HOST) --port $(PORT)
 
+# The suite starts real server processes with sub-second timers: two suites sharing one machine's
+# cores make each other flaky, so concurrent runs on one machine (several checkouts) take turns.
+TEST_LOCK ?= /tmp/eureka-py-test.lock
+
 test: $(DEV_STAMP) js-deps browser-deps
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	flock $(TEST_LOCK) $(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
