@@ -59,6 +59,10 @@ class RegistryConfig:
     override_map_ttl_ms: int = 3_600_000
     # Size of the "recently registered / cancelled" lists shown on the status page (§6.1).
     recent_list_size: int = 1000
+    # Client cancellations remembered for anti-entropy (`registry/cancellations.py`): long enough
+    # for every peer to run several rounds, few enough that a burst of cancels stays small.
+    cancellation_retention_ms: int = 600_000
+    cancellation_max_entries: int = 50_000
 
     @property
     def effective_renewal_interval_seconds(self) -> int:

@@ -31,6 +31,7 @@ from eureka.model import (
     InstanceStatus,
 )
 from eureka.reconcile import hash_from_counts, reconcile_hash
+from eureka.registry.cancellations import Cancellations
 from eureka.registry.changelog import ChangeLog, ChangeSummary, group_latest, split_vips
 from eureka.registry.config import RegistryConfig
 from eureka.registry.eviction import EvictionCompensation, choose_victims, eviction_limit
@@ -132,6 +133,11 @@ class Registry:
 
         self.recently_registered: deque[RecentLease] = deque(maxlen=config.recent_list_size)
         self.recently_cancelled: deque[RecentLease] = deque(maxlen=config.recent_list_size)
+        # Cancels (not evictions) by instance, for anti-entropy between peers.
+        self._cancellations = Cancellations(
+            retention_ms=config.cancellation_retention_ms,
+            max_entries=config.cancellation_max_entries,
+        )
         self._counters = RegistryCounters()
         # Application summaries by name, each valid while its revision is the application's.
         self._summaries: dict[str, AppSummary] = {}
@@ -205,6 +211,7 @@ class Registry:
         else:
             self._preservation.on_new_registration()
             self._size += 1
+            self._cancellations.forget(app, instance_id)
 
         lease = Lease(registrant, lease_duration_seconds(registrant), now)
         if existing is not None:
@@ -298,9 +305,27 @@ class Registry:
             return RenewResult(RenewOutcome.CONFLICT, self._copy(lease), renewed=True)
         return RenewResult(RenewOutcome.OK, renewed=True)
 
-    def cancel(self, app: str, instance_id: str, *, is_replication: bool = False) -> bool:
-        """§6.5. False (404) when there is no lease."""
-        if not self._cancel(app.upper(), instance_id, self._clock.now_ms()):
+    def cancel(
+        self,
+        app: str,
+        instance_id: str,
+        *,
+        is_replication: bool = False,
+        cancelled_ms: int | None = None,
+    ) -> bool:
+        """§6.5. False (404) when there is no lease.
+
+        `cancelled_ms`: when the cancel happened, if not now — anti-entropy applying a peer's
+        cancel that never reached us records the peer's time, not the time of the repair."""
+        now = self._clock.now_ms()
+        app = app.upper()
+        found = self._cancel(app, instance_id, now)
+        # Remembered even when we do not hold the instance (its registration may never have
+        # reached us): a peer holding it learns of the cancel from us.
+        self._cancellations.record(
+            app, instance_id, now, now if cancelled_ms is None else cancelled_ms
+        )
+        if not found:
             self._counters.cancels_not_found += 1
             return False
         self._counters.cancels += 1
@@ -365,6 +390,37 @@ class Registry:
             self._record(lease, app, instance_id, now)
             holder.last_updated_timestamp = now
         return True
+
+    def register_peer_copy(self, info: InstanceInfo) -> None:
+        """Anti-entropy's repair (replication/anti_entropy.py): make our copy of an instance the
+        peer's copy `info` (validated; the registry takes ownership), as a replication.
+
+        Unlike a replicated register, the copy is taken as it stands: the peer's override (set,
+        or removed when the peer has none), its `lastUpdatedTimestamp`, and its lease's
+        registration and last renewal times (never later than ours could be). An adopted copy
+        must rank, and age, exactly like the original: one that looked newer, or more alive,
+        merely for having been adopted would beat the next truly newer change, or a cancel.
+        """
+        now = self._clock.now_ms()
+        changed_ms = info.last_updated_timestamp
+        sent = info.lease_info
+        if info.overridden_status == InstanceStatus.UNKNOWN:
+            self._overrides.pop(info.id, now)
+        else:
+            self._overrides.put(info.id, info.overridden_status, now)
+        self.register(info, is_replication=True)
+        if changed_ms > 0:
+            # Even if ahead of our clock: a copy that ranked differently from the peer's would
+            # be adopted again and again.
+            info.last_updated_timestamp = changed_ms
+        lease = self._lease(info.app, info.id)
+        if lease is not None and sent is not None:
+            # With the double-count quirk a renewal stores "now + duration" (lease.py).
+            latest = now + lease.duration_ms if self._double_count else now
+            if 0 < sent.registration_timestamp <= now:
+                lease.registration_ms = sent.registration_timestamp
+            if sent.last_renewal_timestamp > 0:
+                lease.last_update_ms = min(sent.last_renewal_timestamp, latest)
 
     def update_metadata(self, app: str, instance_id: str, metadata: Mapping[str, str]) -> bool:
         """§6.7: merge into the stored metadata, then re-register locally (fresh lease, ADDED).
@@ -490,6 +546,12 @@ class Registry:
     def subset_digest(self, apps: Collection[str]) -> int:
         """The content digest of the named (upper-case) applications together."""
         return self._digests.of_apps(apps)
+
+    def cancellations(self, apps: Collection[str]) -> dict[str, dict[str, int]]:
+        """Application → instance id → when it was cancelled (a client's cancel, received or
+        replicated; never an eviction), for the named (upper-case) applications, as far as the
+        bounded memory of `registry/cancellations.py` reaches. Registered-since ids are absent."""
+        return self._cancellations.of_apps(apps, self._clock.now_ms())
 
     def overrides(self) -> dict[str, InstanceStatus]:
         """`/serverinfo/statusoverrides`: live admin overrides by instance id."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from time import perf_counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
@@ -53,7 +53,15 @@ from eureka.server.routes import Route, route
 from eureka.server.status import NodeStatus, StartupSync, build_status
 
 if TYPE_CHECKING:
+    from eureka.replication.anti_entropy import AntiEntropyStats
     from eureka.server.cluster import SyncResult
+
+
+class AntiEntropySource(Protocol):
+    """The node's anti-entropy (`server.anti_entropy.AntiEntropyRunner`), for the status."""
+
+    def stats(self) -> dict[str, AntiEntropyStats]: ...
+
 
 __all__ = ["EurekaApp"]
 
@@ -94,6 +102,8 @@ class EurekaApp:
         self.ready = True
         # What that copy found, once it is done (None on a single node).
         self.startup_sync: SyncResult | None = None
+        # Anti-entropy between peers, once the node runs it (None on a single node).
+        self.anti_entropy: AntiEntropySource | None = None
         self._prefix = tuple(s for s in config.prefix.split("/") if s)
         self.metrics: Metrics | None = None
         self._request_tallies: RequestTallies | None = None
@@ -386,13 +396,31 @@ class EurekaApp:
             body = propagation.digests_body(self.epoch, revision, total, digests)
             self._digests_memo = (revision, subset, body)
         total_digest = registry.digest if subset is None else registry.subset_digest(subset)
+        formatted = format_digest(total_digest)
         headers = [
             ("content-type", JSON),
             self._epoch_header,
             (propagation.REVISION, str(revision)),
-            (propagation.DIGEST, format_digest(total_digest)),
+            (propagation.DIGEST, formatted),
+            # Weak: two nodes with equal content send equal tags in different bodies (epoch).
+            ("etag", f'W/"{formatted}"'),
         ]
+        if propagation.etag_matches(request.header("if-none-match"), formatted):
+            # A peer's anti-entropy round when nothing differs: headers only.
+            return Response(304, headers, b"")
         return Response(200, headers, body)
+
+    def _cancelled(self, request: Request, target: Route) -> Response:
+        """`GET /peerreplication/cancelled?apps=A,B`: recent client cancels of those
+        applications' instances (not evictions), for a peer's anti-entropy round."""
+        raw_apps = parse_query(request.query).get("apps")
+        if raw_apps is None:
+            raise BadInput("apps is required")
+        apps = propagation.parse_apps(raw_apps)
+        if not self._allow():
+            return empty(403)
+        body = propagation.cancelled_body(self.registry.cancellations(apps))
+        return Response(200, [("content-type", JSON), self._epoch_header], body)
 
     def _vip(self, request: Request, target: Route) -> Response:
         if not self._allow():
@@ -518,6 +546,7 @@ class EurekaApp:
             if sync is None
             else StartupSync(sync.copied, sync.answered, sync.unreachable),
             remote_regions=None if self.remote_regions is None else self.remote_regions.stats(),
+            anti_entropy=None if self.anti_entropy is None else self.anti_entropy.stats(),
         )
 
 
@@ -629,6 +658,9 @@ _HANDLERS: dict[tuple[str, int, str], _Handler] = {
     ("svips", 1, "GET"): EurekaApp._vip,
     ("peerreplication", 1, "POST"): lambda app, req, t: (
         EurekaApp._batch(app, req, t) if t.args[0] == "batch" else text(404, "not found")
+    ),
+    ("peerreplication", 1, "GET"): lambda app, req, t: (
+        EurekaApp._cancelled(app, req, t) if t.args[0] == "cancelled" else text(404, "not found")
     ),
     ("asg", 2, "PUT"): EurekaApp._asg,
     ("status", 0, "GET"): EurekaApp._status,

@@ -88,6 +88,12 @@ class PeerCluster:
         self.sync_result: SyncResult | None = None
         self._mine: set[str] = set()
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The HTTP client for talking to peers (after `start`): anti-entropy shares it."""
+        assert self._http is not None, "PeerCluster.start() creates the peer HTTP client"
+        return self._http
+
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:

@@ -81,6 +81,12 @@ class ServerConfig:
     peer_eureka_nodes_update_interval_ms: int = 600_000
     number_registry_sync_retries: int = 5
     registry_sync_retry_wait_ms: int = 1_000
+    # Anti-entropy between peers (replication/anti_entropy.py): one round per peer every
+    # interval, minus up to a quarter of it at random (0: off); a difference younger than the
+    # settle time (at most half the interval) is left to replication in flight.
+    anti_entropy_interval_ms: int = 30_000
+    anti_entropy_settle_ms: int = 5_000
+    anti_entropy_max_apps_per_round: int = 1_000
     # Remote regions (§9, §11.3): "name;url,name;url", or Spring's map
     # `remote-region-urls-with-name.<region>=<url>`.
     remote_region_urls_with_name: tuple[tuple[str, str], ...] = ()

@@ -18,7 +18,9 @@ from granian.server.embed import Server
 from eureka.clock import Clock, SystemClock
 from eureka.registry import Registry, ResponseCache
 from eureka.registry.remote_regions import RemoteRegions, RemoteRegionsConfig
+from eureka.replication.anti_entropy import AntiEntropySettings
 from eureka.server.adapters import AsgiAdapter, RsgiAdapter
+from eureka.server.anti_entropy import AntiEntropyRunner
 from eureka.server.app import EurekaApp
 from eureka.server.cluster import PeerCluster
 from eureka.server.config import ServerConfig
@@ -68,6 +70,8 @@ class Node:
             remote_regions=self.remote_regions,
         )
         self.timers = Timers(self.registry, self.cache, config.registry)
+        # Started once the start-up sync is done (it needs the peers' HTTP client).
+        self.anti_entropy: AntiEntropyRunner | None = None
 
     async def start(self) -> None:
         if self.remote_fetcher is not None:
@@ -88,6 +92,7 @@ class Node:
             self.registry.open_for_traffic(result.copied, authoritative=result.authoritative)
             self.app.startup_sync = result
             self.app.ready = True
+            self._start_anti_entropy(self.cluster)
         if self.remote_fetcher is not None:
             await self.remote_fetcher.wait_initial()
         self.timers.start()
@@ -99,7 +104,28 @@ class Node:
             "on" if self.config.registry.enable_self_preservation else "off",
         )
 
+    def _start_anti_entropy(self, cluster: PeerCluster) -> None:
+        config = self.config
+        if config.anti_entropy_interval_ms <= 0:
+            return
+        settings = AntiEntropySettings(
+            interval_ms=config.anti_entropy_interval_ms,
+            settle_ms=config.anti_entropy_settle_ms,
+            max_apps_per_round=config.anti_entropy_max_apps_per_round,
+        )
+        self.anti_entropy = AntiEntropyRunner(
+            settings,
+            self.registry,
+            self.clock,
+            peers=lambda: list(cluster.nodes),
+            http=cluster.http,
+        )
+        self.app.anti_entropy = self.anti_entropy
+        self.anti_entropy.start()
+
     async def stop(self) -> None:
+        if self.anti_entropy is not None:
+            await self.anti_entropy.stop()
         await self.timers.stop()
         if self.remote_fetcher is not None:
             await self.remote_fetcher.stop()

@@ -25,7 +25,9 @@ __all__ = [
     "MAX_SUBSET_APPS",
     "MAX_WAIT_S",
     "REVISION",
+    "cancelled_body",
     "digests_body",
+    "etag_matches",
     "make_epoch",
     "parse_apps",
     "parse_since",
@@ -99,5 +101,28 @@ def digests_body(epoch: str, revision: int, total: int, apps: Mapping[str, int])
             "revision": revision,
             "digest": format_digest(total),
             "applications": {name: format_digest(apps[name]) for name in sorted(apps)},
+        }
+    )
+
+
+def etag_matches(if_none_match: str, digest: str) -> bool:
+    """`If-None-Match` names the weak tag `W/"<digest>"` (or `*`), by weak comparison."""
+    if not if_none_match:
+        return False
+    for raw in if_none_match.split(","):
+        tag = raw.strip()
+        if tag == "*" or tag.removeprefix("W/").strip('"') == digest:
+            return True
+    return False
+
+
+def cancelled_body(cancels: Mapping[str, Mapping[str, int]]) -> bytes:
+    """`GET /peerreplication/cancelled`: `{"applications": {"APP": {"id": ms}}}`, sorted."""
+    return _encode(
+        {
+            "applications": {
+                app: {iid: cancels[app][iid] for iid in sorted(cancels[app])}
+                for app in sorted(cancels)
+            }
         }
     )

@@ -20,6 +20,7 @@ import msgspec
 from eureka.registry import CacheStats, Registry
 from eureka.registry.remote_regions import RegionStats
 from eureka.registry.summary import STATUS_ORDER, RecentLease, RegistryStats
+from eureka.replication.anti_entropy import AntiEntropyStats
 from eureka.replication.dispatcher import DispatcherStats
 
 __all__ = [
@@ -144,6 +145,8 @@ class PeerStatus(msgspec.Struct, frozen=True):
     items_failed: int
     mismatched_responses: int
     follow_ups: int
+    # Anti-entropy rounds with this peer (None while the node runs none).
+    anti_entropy: AntiEntropyStats | None = None
 
 
 class RecentEntry(msgspec.Struct, frozen=True):
@@ -173,7 +176,9 @@ class NodeStatus(msgspec.Struct, frozen=True, omit_defaults=True):
     remote_regions: dict[str, RegionStats] | None = None
 
 
-def peer_status(url: str, stats: DispatcherStats) -> PeerStatus:
+def peer_status(
+    url: str, stats: DispatcherStats, anti_entropy: AntiEntropyStats | None = None
+) -> PeerStatus:
     if stats.consecutive_failures > 0:
         state = PeerState("unreachable", stats.failing_since_ms)
     elif stats.oldest_pending_age_ms > LAGGING_AFTER_MS or stats.paused_for_ms > 0:
@@ -212,6 +217,7 @@ def peer_status(url: str, stats: DispatcherStats) -> PeerStatus:
         items_failed=stats.items_failed,
         mismatched_responses=stats.mismatched_responses,
         follow_ups=stats.follow_ups,
+        anti_entropy=anti_entropy,
     )
 
 
@@ -238,6 +244,7 @@ def build_status(
     peers: Mapping[str, DispatcherStats],
     startup_sync: StartupSync | None = None,
     remote_regions: Mapping[str, RegionStats] | None = None,
+    anti_entropy: Mapping[str, AntiEntropyStats] | None = None,
 ) -> NodeStatus:
     sp = registry.self_preservation_state()
     engaged = sp.enabled and not sp.expiration_enabled
@@ -283,7 +290,10 @@ def build_status(
             engaged=engaged,
             expired_leases=registry.expired_lease_count() if engaged else None,
         ),
-        peers=tuple(peer_status(url, stats) for url, stats in peers.items()),
+        peers=tuple(
+            peer_status(url, stats, None if anti_entropy is None else anti_entropy.get(url))
+            for url, stats in peers.items()
+        ),
         recently_registered=recent_entries(_last(registered, RECENT_IN_STATUS)),
         recently_cancelled=recent_entries(_last(cancelled, RECENT_IN_STATUS)),
         cache=cache,
