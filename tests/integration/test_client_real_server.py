@@ -20,9 +20,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("client")]
 
 
 def config_for(server: ServerProcess, app: str, port: int, **client: object) -> EurekaConfig:
+    # These tests pin the Java-compatible polling path (full, then deltas), which our server
+    # would otherwise replace by the watch; the watch is tested in test_client_watch.py.
     return load_config(
         env={},
-        client={"service_url": {"defaultZone": server.url}, **client},
+        client={"service_url": {"defaultZone": server.url}, "watch_enabled": False, **client},
         instance={
             "appname": app,
             "hostname": "127.0.0.1",

@@ -57,6 +57,9 @@ def config_for(
     """A client of `urls` with fast jobs; it registers `app` at 127.0.0.1:`port` unless told not to.
 
     Heartbeats cannot go below 1 s: `lease-renewal-interval-in-seconds` is an integer on the wire.
+    These scenarios are about the Java-compatible polling path (deltas, reconciles, the refresh
+    job's back-off), which our server would otherwise replace by the watch: they turn it off.
+    The watch's own scenarios are in test_client_watch.py.
     """
     service_url = urls if isinstance(urls, str) else ",".join(urls)
     return load_config(
@@ -66,6 +69,7 @@ def config_for(
             "registry_fetch_interval_seconds": FETCH_INTERVAL,
             "eureka_server_connect_timeout_seconds": 1,
             "eureka_server_read_timeout_seconds": 2,
+            "watch_enabled": False,
             **client,
         },
         instance={
