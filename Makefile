@@ -9,7 +9,7 @@ DEV_STAMP   := $(VENV)/.installed-dev-$(SUM)
 HOST   ?= 127.0.0.1
 PORT   ?= 8761
 
-.PHONY: serve test bench lint docs venv js-deps browser-deps clean
+.PHONY: serve test bench bench-fleet lint docs venv js-deps browser-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ test: $(DEV_STAMP) js-deps browser-deps
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
+
+# The fleet simulation's search for the largest fleet one core carries (minutes; `make bench`
+# runs it once, short). BENCH_FLEET_LADDER=100000,400000 picks the sizes tried.
+bench-fleet: $(DEV_STAMP)
+	BENCH_FLEET=search $(BIN)/python -m bench fleet
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench tools

@@ -1,0 +1,98 @@
+"""Build and run `openloop` (pinned to the load generator's core) and read what it reports."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.serving import LOAD_CPU, ensure_tools, taskset
+
+__all__ = ["KindStats", "OpenLoopResult", "build_openloop", "run_openloop"]
+
+_SOURCE = Path(__file__).with_name("openloop.c")
+
+
+@dataclass(frozen=True)
+class KindStats:
+    name: str
+    sent: int
+    completed: int
+    errors: int
+    p50_us: int
+    p99_us: int
+    p999_us: int
+    max_us: int
+
+
+@dataclass(frozen=True)
+class OpenLoopResult:
+    kinds: dict[str, KindStats]
+    # Send time minus scheduled time: how far the generator itself fell behind.
+    lag_p99_us: int
+    lag_max_us: int
+    connections: int
+    max_queue: int
+    elapsed_s: float
+
+    @property
+    def sent(self) -> int:
+        return sum(k.sent for k in self.kinds.values())
+
+    @property
+    def errors(self) -> int:
+        return sum(k.errors for k in self.kinds.values())
+
+
+def build_openloop() -> Path:
+    """Compile openloop.c once per source version (gcc -O2), into the temp directory."""
+    source = _SOURCE.read_bytes()
+    binary = (
+        Path(tempfile.gettempdir()) / f"eureka-openloop-{hashlib.sha1(source).hexdigest()[:12]}"
+    )
+    if not binary.exists():
+        ensure_tools("gcc")
+        partial = binary.with_suffix(".part")
+        subprocess.run(["gcc", "-O2", "-o", str(partial), str(_SOURCE)], check=True)
+        partial.rename(binary)
+    return binary
+
+
+def run_openloop(
+    schedule: Path,
+    port: int,
+    *,
+    measure_from_s: float,
+    grace_s: float = 5.0,
+    max_connections: int = 4096,
+) -> OpenLoopResult:
+    binary = build_openloop()
+    args = [
+        str(binary),
+        str(schedule),
+        "127.0.0.1",
+        str(port),
+        str(max_connections),
+        str(int(grace_s * 1000)),
+        str(int(measure_from_s * 1000)),
+    ]
+    out = subprocess.run(
+        taskset(LOAD_CPU, args), capture_output=True, text=True, check=True, timeout=3600
+    ).stdout
+    kinds: dict[str, KindStats] = {}
+    lag = (0, 0)
+    connections = queue = 0
+    elapsed = 0.0
+    for line in out.splitlines():
+        fields = line.split()
+        if fields[0] == "kind":
+            name = fields[1]
+            sent, completed, errors, p50, p99, p999, top = map(int, fields[2:])
+            kinds[name] = KindStats(name, sent, completed, errors, p50, p99, p999, top)
+        elif fields[0] == "lag":
+            lag = (int(fields[1]), int(fields[2]))
+        elif fields[0] == "conns":
+            connections, queue, elapsed = int(fields[1]), int(fields[2]), int(fields[3]) / 1e6
+    return OpenLoopResult(kinds, lag[0], lag[1], connections, queue, elapsed)
