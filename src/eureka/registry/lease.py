@@ -45,7 +45,7 @@ class Lease:
 
     def __init__(self, holder: InstanceInfo, duration_seconds: int, now_ms: int) -> None:
         self.holder = holder
-        self.duration_ms = duration_seconds * 1000
+        self.duration_ms = _duration_ms(duration_seconds)
         self.registration_ms = now_ms
         self.last_update_ms = now_ms
         self.eviction_ms = 0
@@ -85,6 +85,19 @@ class Lease:
 
     def __repr__(self) -> str:
         return f"Lease({self.holder.app}/{self.holder.id}, revision={self.revision})"
+
+
+# One int object per distinct duration (a fleet has a handful), not one per lease: 28 bytes each.
+_DURATIONS_MS: dict[int, int] = {}
+
+
+def _duration_ms(seconds: int) -> int:
+    shared = _DURATIONS_MS.get(seconds)
+    if shared is None:
+        shared = seconds * 1000
+        if len(_DURATIONS_MS) < 1024:
+            _DURATIONS_MS[seconds] = shared
+    return shared
 
 
 def lease_duration_seconds(info: InstanceInfo) -> int:

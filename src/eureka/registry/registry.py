@@ -35,6 +35,7 @@ from eureka.registry.cancellations import Cancellations
 from eureka.registry.changelog import ChangeLog, ChangeSummary, group_latest, split_vips
 from eureka.registry.config import RegistryConfig
 from eureka.registry.eviction import EvictionCompensation, choose_victims, eviction_limit
+from eureka.registry.interning import share_repeated
 from eureka.registry.lease import Lease, lease_duration_seconds
 from eureka.registry.overrides import OverrideMap
 from eureka.registry.rules import effective_status
@@ -183,8 +184,9 @@ class Registry:
     def register(self, info: InstanceInfo, *, is_replication: bool = False) -> None:
         """§6.2. `info` has passed `validate_registration`; the registry takes ownership of it."""
         now = self._clock.now_ms()
-        app = info.app.upper()
-        info.app = app
+        info.app = info.app.upper()
+        share_repeated(info)  # equal names, VIPs, ports... held once (memory)
+        app = info.app
         instance_id = info.id
         if info.last_dirty_timestamp == 0:
             # A Java decoder would have put the construction time there.
