@@ -56,13 +56,13 @@ def browser() -> Iterator[object]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def screenshot(driver: object, name: str) -> Path:
+def screenshot(driver: object, name: str, width: int = 1440) -> Path:
     """Save a full-page screenshot as docs/screenshots/<name>.png and return its path."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    width = driver.execute_script("return document.documentElement.scrollWidth")  # type: ignore[attr-defined]
     height = driver.execute_script("return document.documentElement.scrollHeight")  # type: ignore[attr-defined]
-    driver.set_window_size(max(1440, width), min(max(900, height), 6000))  # type: ignore[attr-defined]
+    driver.set_window_size(width, min(max(768, height), 6000))  # type: ignore[attr-defined]
+    driver.execute_script("window.scrollTo(0, 0)")  # type: ignore[attr-defined]
     driver.save_screenshot(str(path))  # type: ignore[attr-defined]
-    driver.set_window_size(1440, 1000)  # type: ignore[attr-defined]
+    driver.set_window_size(width, 1000)  # type: ignore[attr-defined]
     return path

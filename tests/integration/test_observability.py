@@ -61,7 +61,9 @@ def test_readiness_follows_the_start_up_sync_and_its_empty_window() -> None:
     settings = {
         "eureka.server.number-registry-sync-retries": "2",
         "eureka.server.registry-sync-retry-wait-ms": "300",
-        "eureka.server.wait-time-in-ms-when-sync-empty": "1500",
+        "eureka.server.wait-time-in-ms-when-sync-empty": "2500",
+        # Netflix's 0, not Spring's 1: an empty sync then refuses reads for the window.
+        "eureka.server.default-open-for-traffic-count": "0",
         "eureka.server.enable-self-preservation": "false",
     }
     server = ServerProcess(settings=settings, peers=[dead_peer])
@@ -69,10 +71,12 @@ def test_readiness_follows_the_start_up_sync_and_its_empty_window() -> None:
         server.start(wait=False)
         # While the node copies (or fails to copy) its peer's registry it is alive, not ready.
         wait_for(lambda: _code(server, "/actuator/health/liveness") == 200, timeout=20)
-        assert _code(server, "/actuator/health/readiness") == 503
-        reason = json.loads(httpx.get(f"{server.base}/actuator/health/readiness").text)
-        assert reason["status"] == "OUT_OF_SERVICE"
+        readiness = httpx.get(f"{server.base}/actuator/health/readiness")
+        assert readiness.status_code == 503
+        assert json.loads(readiness.text)["status"] == "OUT_OF_SERVICE"
         # No peer answered: reads stay refused for the empty-sync window, then the node is ready.
+        wait_for(lambda: "reached no peer" in _reason(server), timeout=20)
+        assert httpx.get(f"{server.base}/eureka/apps").status_code == 403
         wait_for(lambda: _code(server, "/actuator/health/readiness") == 200, timeout=20)
         assert httpx.get(f"{server.base}/eureka/apps").status_code == 200
         assert _code(server, "/actuator/health") == 200
@@ -104,3 +108,8 @@ def _code(server: ServerProcess, path: str) -> int:
 def _failing_peer(server: ServerProcess) -> dict[str, Any] | None:
     peers = httpx.get(f"{server.base}/eureka/status").json()["peers"]
     return next((p for p in peers if p["consecutive_failures"] > 0), None)
+
+
+def _reason(server: ServerProcess) -> str:
+    body = httpx.get(f"{server.base}/actuator/health/readiness").json()
+    return str(body.get("details", {}).get("reason", ""))

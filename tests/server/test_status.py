@@ -173,3 +173,12 @@ def test_peer_status_keeps_the_flat_dispatcher_keys() -> None:
         "batches_sent",
     } <= set(body)
     assert body["state"] == {"name": "healthy", "since_ms": None}
+
+
+def test_spring_environment_and_datacenter_keys_configure_the_status() -> None:
+    from eureka.server.config import load_config
+
+    config = load_config(
+        environ={}, overrides={"eureka.environment": "prod", "eureka.datacenter": "cloud"}
+    )
+    assert (config.environment, config.datacenter) == ("prod", "cloud")

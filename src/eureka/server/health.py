@@ -4,8 +4,9 @@
   event loop runs. Restarting a node because it refuses reads would only make it sync again.
 * `/actuator/health/readiness`: 200 `UP` while registry reads are served, 503
   `OUT_OF_SERVICE` while they answer 403 (`EurekaApp._allow()`): during the start-up sync, and
-  during the empty-sync wait window (protocol.md §6.12). A load balancer in front of a cluster
-  then sends clients to a node that has the registry.
+  during the empty-sync wait window (protocol.md §6.12; with Netflix's
+  default-open-for-traffic-count 0 — Spring's 1 opens at once). A load balancer in front of a
+  cluster then sends clients to a node that has the registry.
 * `/actuator/health`: both as Spring's components, with readiness deciding the status and the
   code, since a load balancer probing the plain path wants to know where to send traffic.
 

@@ -46,14 +46,12 @@
     return node;
   }
 
+  // Only absolute http(s) URLs become links: a registered "javascript:" or "data:" URL stays
+  // text. (A regular expression, not `new URL`: it runs for every instance row.)
+  const HTTP_URL = /^https?:\/\/[^\s"<>\\]+$/i;
+
   function safeUrl(value) {
-    if (!value) return null;
-    try {
-      const url = new URL(value, location.href);
-      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
-    } catch (_) {
-      return null;
-    }
+    return value && HTTP_URL.test(value) ? value : null;
   }
 
   function link(href, text, attrs) {
@@ -376,7 +374,9 @@
         agoCell(i.registration_ms),
         el("td", null, details(i))));
     }
+    const cols = ["c-status", "c-id", "c-host", "c-port", "c-zone", "c-time", "c-time", "c-details"];
     const table = el("table", { class: "instances" },
+      el("colgroup", null, ...cols.map((c) => el("col", { class: c }))),
       el("thead", null, el("tr", null, ...["Status", "Instance", "Host / IP", "Port", "Zone", "Last renewal", "Registered", "Details"]
         .map((h) => el("th", null, h)))),
       el("tbody", null, ...rows));
@@ -388,10 +388,19 @@
       el("button", { type: "button", class: "prev", disabled: data.offset === 0, onclick: (e) => { e.stopPropagation(); turn(app.name, -1); } }, "‹ Previous"),
       el("span", { class: "range" }, `${first}–${last} of ${data.total} (page ${current} of ${pages})`),
       el("button", { type: "button", class: "next", disabled: last >= data.total, onclick: (e) => { e.stopPropagation(); turn(app.name, 1); } }, "Next ›"));
-    return el("div", { onclick: (e) => e.stopPropagation() }, table, pager);
+    return el("div", { class: "panel", onclick: (e) => e.stopPropagation() }, table, pager);
   }
 
   function details(i) {
+    // The list is built when first opened: a thousand rows need not carry a thousand lists.
+    const node = el("details", { class: "meta" }, el("summary", null, `metadata (${i.metadata.length})`));
+    node.addEventListener("toggle", () => {
+      if (node.open && node.childElementCount === 1) node.append(detailList(i));
+    });
+    return node;
+  }
+
+  function detailList(i) {
     const items = [
       ["VIP", i.vip_address],
       ["Secure VIP", i.secure_vip_address],
@@ -402,9 +411,7 @@
       ["Service up since", i.service_up_ms ? time(i.service_up_ms) : null],
       ...i.metadata.map(([key, value]) => [key, value]),
     ].filter(([, value]) => value);
-    return el("details", { class: "meta" },
-      el("summary", null, `metadata (${i.metadata.length})`),
-      el("dl", null, ...items.flatMap(([key, value]) => [el("dt", null, key), el("dd", null, value)])));
+    return el("dl", null, ...items.flatMap(([key, value]) => [el("dt", null, key), el("dd", null, value)]));
   }
 
   async function fetchPage(name) {
