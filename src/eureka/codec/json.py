@@ -27,8 +27,10 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "application_run",
     "applications_envelope",
+    "MAX_DEPTH",
     "decode_application",
     "decode_applications",
+    "decode_document",
     "decode_instance",
     "encode_application",
     "encode_applications",
@@ -44,12 +46,17 @@ __all__ = [
 # while still refusing a document that could only exhaust memory.
 DEFAULT_MAX_BYTES: Final = 256 * 1024 * 1024
 
+# The deepest Eureka document is a replication batch: list → item → instance → metadata, six
+# levels with the wrappers. 32 leaves room for any dialect while keeping the walk shallow.
+MAX_DEPTH: Final = 32
+
 _BOM: Final = b"\xef\xbb\xbf"  # Jackson skips a UTF-8 byte-order mark; msgspec would reject it
 _REASON_LIMIT: Final = 160
 
 _T = TypeVar("_T")
 _D = TypeVar("_D")
 
+_document_decoder: Final = msgspec.json.Decoder()
 _instance_decoder: Final = msgspec.json.Decoder(dec.InstanceDoc, strict=False)
 _application_decoder: Final = msgspec.json.Decoder(dec.ApplicationDoc, strict=False)
 _applications_decoder: Final = msgspec.json.Decoder(dec.ApplicationsDoc, strict=False)
@@ -106,7 +113,7 @@ def _decode(
         except dec.NeedsKeyOrder:
             # Both overridden-status spellings with different values: only a dict keeps the key
             # order that decides between them, so redo this (rare) document the slow way.
-            generic = dec.resolve_overridden_order(msgspec.json.decode(text), root)
+            generic = dec.resolve_overridden_order(_parse_generic(text, MAX_DEPTH), root)
             return convert(msgspec.convert(generic, decoder.type, strict=False))
     except BadInput:
         raise
@@ -122,6 +129,45 @@ def _decode(
         # Defensive: the converters raise BadInput themselves; this keeps the contract that no
         # other exception escapes a decoder even for input nobody anticipated.
         raise BadInput(_short(f"invalid {root}: {type(exc).__name__}")) from None
+
+
+def _too_deep(document: Any, max_depth: int) -> bool:
+    """Iterative (never recursive) depth walk over the containers of a decoded document."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _parse_generic(text: bytes | str, max_depth: int) -> Any:
+    try:
+        document = _document_decoder.decode(text)
+    except msgspec.DecodeError as exc:
+        raise BadInput(_short(f"malformed JSON: {exc}")) from None
+    except UnicodeError:
+        raise BadInput("JSON is not valid UTF-8") from None
+    except RecursionError:
+        # msgspec gives up at the interpreter's recursion limit, long before a stack overflow.
+        raise BadInput("JSON nested too deeply") from None
+    if isinstance(document, dict | list) and _too_deep(document, max_depth):
+        raise BadInput(f"JSON nested deeper than {max_depth} levels")
+    return document
+
+
+def decode_document(
+    data: bytes | str, *, max_bytes: int | None = None, max_depth: int = MAX_DEPTH
+) -> Any:
+    """Bytes → a plain JSON document (dict, list, str, int, float, bool, None), bounded.
+
+    The one generic entry point (replication batches and their answers, the key-order fallback):
+    the size limit, a UTF-8 byte-order mark, malformed text, invalid UTF-8 and nesting deeper than
+    `max_depth` all raise `BadInput`, so no caller sees a `RecursionError` or a msgspec error.
+    """
+    return _parse_generic(_checked(data, max_bytes), max_depth)
 
 
 def decode_instance(data: bytes | str, *, max_bytes: int | None = None) -> InstanceInfo:
