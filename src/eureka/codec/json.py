@@ -25,9 +25,9 @@ from eureka.model import Application, Applications, InstanceInfo
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "MAX_DEPTH",
     "application_run",
     "applications_envelope",
-    "MAX_DEPTH",
     "decode_application",
     "decode_applications",
     "decode_document",

@@ -44,6 +44,7 @@ from eureka.model import ActionType, Application, Applications, InstanceInfo, In
 from eureka.reconcile import hash_from_counts, reconcile_hash
 from eureka.registry.changelog import split_vips
 from eureka.registry.registry import Registry
+from eureka.urls import redact_url
 
 __all__ = [
     "GLOBAL_WHITELIST",
@@ -147,7 +148,7 @@ class RegionState:
 
     def stats(self) -> RegionStats:
         return RegionStats(
-            url=self.url,
+            url=redact_url(self.url),
             ready=self.ready,
             last_fetch_ms=self.last_fetch_ms,
             last_attempt_ms=self.last_attempt_ms,

@@ -26,6 +26,7 @@ import httpx
 
 from eureka.errors import BadInput
 from eureka.log_throttle import FirstFailure, LogThrottle, Recovered, StillFailing
+from eureka.urls import redact_url
 
 from .dispatcher import (
     Batch,
@@ -127,7 +128,10 @@ class PeerNode:
         *,
         max_response_bytes: int = DEFAULT_MAX_BATCH_BYTES,
     ) -> None:
+        # Credentials in the URL (`http://user:pass@host/eureka/`) go out as basic auth, as Java
+        # peers send them; `display` is the URL without the password, for logs and the status.
         self.url = normalize_peer_url(url)
+        self.display = redact_url(self.url)
         self.batch_url = self.url + BATCH_PATH
         self.dispatcher = dispatcher
         self._http = http
@@ -146,7 +150,7 @@ class PeerNode:
     def start(self) -> None:
         if self._runner is None and not self._closed:
             self._runner = asyncio.get_running_loop().create_task(
-                self._run(), name=f"replication→{self.url}"
+                self._run(), name=f"replication→{self.display}"
             )
 
     def submit(self, task: ReplicationTask) -> None:
@@ -207,20 +211,20 @@ class PeerNode:
                 if inspect.isawaitable(result):
                     await result
             except Exception:
-                log.exception("replication follow-up %r for %s failed", follow_up, self.url)
+                log.exception("replication follow-up %r for %s failed", follow_up, self.display)
 
     def _report(self, report: FirstFailure | StillFailing | Recovered | None) -> None:
         match report:
             case FirstFailure(reason):
                 log.warning(
-                    "peer unreachable", extra={"fields": {"peer": self.url, "reason": reason}}
+                    "peer unreachable", extra={"fields": {"peer": self.display, "reason": reason}}
                 )
             case StillFailing(failures, failing_s, reason):
                 log.warning(
                     "peer still unreachable",
                     extra={
                         "fields": {
-                            "peer": self.url,
+                            "peer": self.display,
                             "failed_batches": failures,
                             "for_s": round(failing_s),
                             "reason": reason,
@@ -232,7 +236,7 @@ class PeerNode:
                     "peer recovered",
                     extra={
                         "fields": {
-                            "peer": self.url,
+                            "peer": self.display,
                             "failed_batches": failures,
                             "after_s": round(failing_s, 1),
                         }

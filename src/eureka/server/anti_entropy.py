@@ -33,6 +33,7 @@ from eureka.replication.anti_entropy import (
     AntiEntropyStats,
     peer_copy,
 )
+from eureka.urls import redact_url
 
 __all__ = ["FETCH_CONCURRENCY", "AntiEntropyRunner"]
 
@@ -122,7 +123,7 @@ class AntiEntropyRunner:
                 url, f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
             )
         except Exception:
-            log.exception("anti-entropy round with %s failed", url)
+            log.exception("anti-entropy round with %s failed", redact_url(url))
             self._failed(url, "internal error (see the log)")
         finally:
             self._wakeup.set()
@@ -136,7 +137,7 @@ class AntiEntropyRunner:
             core.set_peers(self._peers())
             for url in core.due():
                 task = asyncio.get_running_loop().create_task(
-                    self.run_round(url), name=f"anti-entropy→{url}"
+                    self.run_round(url), name=f"anti-entropy→{redact_url(url)}"
                 )
                 self._rounds.add(task)
                 task.add_done_callback(self._rounds.discard)
@@ -178,13 +179,13 @@ class AntiEntropyRunner:
             self.on_change()
             log.info(
                 "anti-entropy with %s: adopted %d and dropped %d instance(s) in %s",
-                url,
+                redact_url(url),
                 report.adopted,
                 report.dropped,
                 ", ".join(report.repaired_apps)[:300],
             )
         for failure in report.failed:
-            log.warning("anti-entropy with %s: repair refused: %s", url, failure)
+            log.warning("anti-entropy with %s: repair refused: %s", redact_url(url), failure)
 
     async def _fetch_apps(
         self, url: str, apps: Sequence[str], theirs: Mapping[str, int]
@@ -242,14 +243,14 @@ class AntiEntropyRunner:
 
     def _recovered(self, url: str) -> None:
         if self._failing.pop(url, None) is not None:
-            log.info("anti-entropy with %s: rounds succeed again", url)
+            log.info("anti-entropy with %s: rounds succeed again", redact_url(url))
 
     def _failed(self, url: str, reason: str) -> None:
         self.core.failed(url, reason)
         # Logged when the reason changes, not every round: a dead peer is reported once.
         if self._failing.get(url) != reason:
             self._failing[url] = reason
-            log.warning("anti-entropy with %s failed: %s", url, reason)
+            log.warning("anti-entropy with %s failed: %s", redact_url(url), reason)
 
 
 def _parse_digests(body: bytes) -> dict[str, int]:

@@ -19,7 +19,7 @@ from eureka.clock import Clock
 from eureka.codec import json as json_codec
 from eureka.codec import xml as xml_codec
 from eureka.digest import format_digest
-from eureka.errors import BadInput
+from eureka.errors import BadInput, Denied
 from eureka.model import InstanceInfo, InstanceStatus
 from eureka.registry import Registry, RenewOutcome, ResponseCache
 from eureka.registry.cache_key import Accept, ApiVersion, CacheKey, EntityType, Format
@@ -33,9 +33,11 @@ from eureka.replication.protocol import (
     encode_batch_response,
 )
 from eureka.server import dashboard, health, propagation
+from eureka.server.auth import Authenticator
 from eureka.server.config import ServerConfig
 from eureka.server.http import (
     JSON,
+    REPLICATION_HEADER,
     XML,
     Parked,
     Request,
@@ -48,9 +50,16 @@ from eureka.server.http import (
 from eureka.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from eureka.server.metrics import PARKED, UNROUTED, Metrics, RequestTallies, RouteKey
 from eureka.server.process import process_facts
+from eureka.server.rate_limit import FetchLimiter, FetchTarget
 from eureka.server.replicator import NoPeers, Replicator
 from eureka.server.routes import Route, route
-from eureka.server.status import NodeStatus, StartupSync, build_status
+from eureka.server.status import (
+    AuthStatus,
+    NodeStatus,
+    RateLimiterStatus,
+    StartupSync,
+    build_status,
+)
 
 if TYPE_CHECKING:
     from eureka.replication.anti_entropy import AntiEntropyStats
@@ -75,6 +84,9 @@ _PLAIN_JSON = (("content-type", JSON), ("vary", "Accept-Encoding"))
 _PLAIN_XML = (("content-type", XML), ("vary", "Accept-Encoding"))
 _PARSE_ERROR_JSON = b'{"error": "cannot parse request body"}'
 _PARSE_ERROR_XML = b"<error><message>cannot parse request body</message></error>"
+_TEXT = "text/plain; charset=utf-8"
+# A refusal of each reason is logged at once, then at most once per this many seconds.
+_REFUSAL_LOG_INTERVAL_S = 10.0
 # Java answers 500 for these; a bad query value is the caller's fault, so we say 400.
 _BAD_STATUS = "value must be one of UP, DOWN, STARTING, OUT_OF_SERVICE, UNKNOWN"
 
@@ -121,6 +133,21 @@ class EurekaApp:
         # read-only tier may be 30 s old) and no remote region's data is merged into them.
         self._cache_is_current = not config.registry.use_read_only_response_cache
         self._digests_memo: tuple[int, tuple[str, ...] | None, bytes] | None = None
+        # None when off: then neither costs the hot path more than an attribute test.
+        self.auth = Authenticator(config.auth, clock) if config.auth.enabled else None
+        self.fetch_limiter = (
+            FetchLimiter(
+                clock,
+                burst_size=config.rate_limiter_burst_size,
+                registry_fetch_average_rate=config.rate_limiter_registry_fetch_average_rate,
+                full_fetch_average_rate=config.rate_limiter_full_fetch_average_rate,
+                privileged_clients=config.rate_limiter_privileged_clients,
+                throttle_standard_clients=config.rate_limiter_throttle_standard_clients,
+            )
+            if config.rate_limiter_enabled
+            else None
+        )
+        self._refusals_logged: dict[str, tuple[float, int]] = {}
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -130,9 +157,14 @@ class EurekaApp:
         started = perf_counter() if tallies is not None else 0.0
         key, target, handler = self._resolve(request)
         try:
-            result = self._dispatch(request, target, handler)
+            result = self._dispatch(request, key, target, handler)
         except BadInput as exc:
             result = text(400, exc.reason)
+        except Denied as exc:
+            self._log_refusal(request, exc)
+            result = Response(
+                exc.status, [("content-type", _TEXT), *exc.headers], exc.message.encode()
+            )
         except Exception:
             # A bug of ours, never the caller's input: say so, keep serving.
             log.exception("internal error on %s %s", request.method, request.path)
@@ -159,7 +191,7 @@ class EurekaApp:
         return (key if handler is not None else UNROUTED), target, handler
 
     def _dispatch(
-        self, request: Request, target: Route | None, handler: _Handler | None
+        self, request: Request, key: RouteKey, target: Route | None, handler: _Handler | None
     ) -> Response | Parked:
         if target is None:
             return text(404, "not found")
@@ -167,7 +199,36 @@ class EurekaApp:
             if any(r == target.resource and n == len(target.args) for r, n, _ in _HANDLERS):
                 return text(405, "method not allowed")
             return text(404, "not found")
+        if self.auth is not None:
+            # Raises Denied before anything reaches the registry (server/auth.py: POLICY).
+            principal = self.auth.authorize(
+                key, request.header("authorization"), request.header(REPLICATION_HEADER) == "true"
+            )
+            request.replication_allowed = principal is not None and principal.is_peer
+        if self.fetch_limiter is not None and key in _FETCHES:
+            fetch = _FETCHES[key] if target.args[:1] != ("delta",) else FetchTarget.DELTA
+            if not self.fetch_limiter.admit(fetch, request.header("discoveryidentity-name")):
+                return empty(503)
         return handler(self, request, target)
+
+    def _log_refusal(self, request: Request, denied: Denied) -> None:
+        now = self.clock.monotonic()
+        last, suppressed = self._refusals_logged.get(denied.reason, (None, 0))
+        if last is not None and now - last < _REFUSAL_LOG_INTERVAL_S:
+            self._refusals_logged[denied.reason] = (last, suppressed + 1)
+            return
+        self._refusals_logged[denied.reason] = (now, 0)
+        log.warning(
+            "refused %s %s with %d: %s%s%s",
+            request.method,
+            request.path[:200],
+            denied.status,
+            denied.reason,
+            "" if denied.user is None else f" (user {denied.user[:64]!r})",
+            f"; {suppressed} more refused for this reason since the last line"
+            if suppressed
+            else "",
+        )
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -547,6 +608,17 @@ class EurekaApp:
             else StartupSync(sync.copied, sync.answered, sync.unreachable),
             remote_regions=None if self.remote_regions is None else self.remote_regions.stats(),
             anti_entropy=None if self.anti_entropy is None else self.anti_entropy.stats(),
+            auth=None
+            if self.auth is None
+            else AuthStatus(
+                enabled=True,
+                read_access=self.auth.config.read_access.value,
+                users=len(self.auth.config.users),
+                refused=self.auth.refused_counts(),
+            ),
+            rate_limiter=None
+            if self.fetch_limiter is None
+            else RateLimiterStatus(enabled=True, **self.fetch_limiter.stats()),
         )
 
 
@@ -641,6 +713,9 @@ def _regions(value: str | None) -> tuple[str, ...]:
         return ()
     return tuple(sorted(value.lower().split(",")))
 
+
+# Java's RateLimitingFilter targets: GET …/apps, …/apps/delta and …/apps/<app> (§11.3).
+_FETCHES = {("apps", 0, "GET"): FetchTarget.FULL, ("apps", 1, "GET"): FetchTarget.APPLICATION}
 
 _Handler = Callable[[EurekaApp, Request, Route], Response | Parked]
 _HANDLERS: dict[tuple[str, int, str], _Handler] = {

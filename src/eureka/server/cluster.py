@@ -39,6 +39,7 @@ from eureka.replication.protocol import (
     status_update_task,
 )
 from eureka.server.config import ServerConfig
+from eureka.urls import redact_url
 
 __all__ = ["PeerCluster", "SyncResult"]
 
@@ -135,10 +136,10 @@ class PeerCluster:
             node = self.nodes.pop(url, None)
             if node is not None:
                 await node.close()
-                log.info("peer removed: %s", url)
+                log.info("peer removed: %s", redact_url(url))
         for url in added:
             self._add_node(url)
-            log.info("peer added: %s", url)
+            log.info("peer added: %s", redact_url(url))
 
     async def _refresh_loop(self, interval: float) -> None:
         while True:
@@ -169,7 +170,7 @@ class PeerCluster:
     async def sync(self) -> SyncResult:
         """Copy the peers' registries; retry while no peer has answered at all."""
         attempts = max(1, self.config.number_registry_sync_retries)
-        result = SyncResult(0, 0, tuple(self.nodes))
+        result = SyncResult(0, 0, tuple(redact_url(url) for url in self.nodes))
         for attempt in range(attempts):
             if not self.nodes:
                 break
@@ -207,19 +208,19 @@ class PeerCluster:
                     f"{url}apps/", params=LOCAL_ONLY, headers=SYNC_HEADERS
                 )
             except httpx.HTTPError as error:
-                unreachable.append(f"{url} ({type(error).__name__})")
+                unreachable.append(f"{redact_url(url)} ({type(error).__name__})")
                 continue
             if response.status_code == 403:
                 # The peer is starting too: it answered, it just has nothing authoritative.
                 answered += 1
                 continue
             if response.status_code != 200:
-                unreachable.append(f"{url} (HTTP {response.status_code})")
+                unreachable.append(f"{redact_url(url)} (HTTP {response.status_code})")
                 continue
             try:
                 payload = json_codec.decode_applications(response.content)
             except BadInput as error:
-                unreachable.append(f"{url} ({error.reason})")
+                unreachable.append(f"{redact_url(url)} ({error.reason})")
                 continue
             answered += 1
             for instance in payload.iter_instances():

@@ -8,6 +8,12 @@ against the normalised field names, so `enable-self-preservation`, `enableSelfPr
 `enable_self_preservation` all land on the same field. Spring's odd
 `retention-time-in-m-s-in-delta-queue` normalises to the same string as our field, by design of
 this rule. The few keys whose names differ in words, not just in spelling, are listed in ALIASES.
+
+Authentication (`server/auth.py`) has keys of its own, read by `_auth_keys` rather than the
+generic rule: Spring Boot's `spring.security.user.{name,password,roles}` (or
+`SPRING_SECURITY_USER_*`), and `eureka.server.auth.{enabled,read-access,realm,
+max-verifications-per-second}` plus `eureka.server.auth.users.<name>.{password,password-file,
+password-env,roles}`.
 """
 
 from __future__ import annotations
@@ -25,6 +31,15 @@ import yaml
 
 from eureka.errors import BadInput
 from eureka.registry.config import RegistryConfig
+from eureka.server.auth import (
+    ALL_ROLES,
+    DEFAULT_VERIFICATIONS_PER_SECOND,
+    AuthConfig,
+    ReadAccess,
+    User,
+    normalise_roles,
+    parse_password,
+)
 
 __all__ = [
     "DEFAULT",
@@ -103,6 +118,18 @@ class ServerConfig:
     # locally, with its own hash), which mismatches the full payload whenever an application
     # lives in both regions (protocol.md §12.17). Off: the delta of the full payload's view.
     remote_region_legacy_fallback_delta: bool = False
+    # How often freed memory is handed back to the OS (glibc malloc_trim, server/heap.py), when the
+    # registry changed since the last time; 0 turns it off.
+    heap_trim_interval_ms: int = 60_000
+    # HTTP basic auth and the access policy (server/auth.py); off unless users are configured.
+    auth: AuthConfig = dataclasses.field(default_factory=AuthConfig)
+    # Java's RateLimitingFilter (protocol.md §11.3): registry fetches only, off by default.
+    rate_limiter_enabled: bool = False
+    rate_limiter_throttle_standard_clients: bool = False
+    rate_limiter_privileged_clients: tuple[str, ...] = ()
+    rate_limiter_burst_size: int = 10
+    rate_limiter_registry_fetch_average_rate: int = 500
+    rate_limiter_full_fetch_average_rate: int = 100
 
 
 ALIASES = {
@@ -157,12 +184,6 @@ JAVA_ONLY = frozenset(
         "truststorefilename",
         "remoteregiontruststorepassword",
         "truststorepassword",
-        "ratelimiterenabled",
-        "ratelimiterthrottlestandardclients",
-        "ratelimiterprivilegedclients",
-        "ratelimiterburstsize",
-        "ratelimiterregistryfetchaveragerate",
-        "ratelimiterfullfetchaveragerate",
         "logidentityheaders",
         "authshouldlogidentityheaders",
         "shouldlogidentityheaders",
@@ -260,7 +281,8 @@ def _fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
     return {normalise_key(f.name): f for f in dataclasses.fields(cls)}
 
 
-_SERVER_FIELDS = _fields(ServerConfig)
+# `auth` is set by its own keys (`_auth_keys`), never by the generic rule.
+_SERVER_FIELDS = {k: f for k, f in _fields(ServerConfig).items() if k != "auth"}
 _REGISTRY_FIELDS = _fields(RegistryConfig)
 
 
@@ -296,7 +318,7 @@ def env_name(path: str) -> str:
 
 def setting_paths() -> list[str]:
     """Every setting path, in declaration order (server fields, then the registry's)."""
-    paths = [f.name for f in dataclasses.fields(ServerConfig) if f.name != "registry"]
+    paths = [f.name for f in dataclasses.fields(ServerConfig) if f.name not in ("registry", "auth")]
     return paths + [f"registry.{f.name}" for f in dataclasses.fields(RegistryConfig)]
 
 
@@ -436,6 +458,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "max_threads_for_peer_replication": _at_least(1),
     "max_elements_in_peer_replication_pool": _at_least(1),
     "recent_list_size": _at_least(0),
+    "heap_trim_interval_ms": _at_least(0),  # 0: off
 }
 
 
@@ -603,10 +626,17 @@ def _env_entries(environ: Mapping[str, str]) -> tuple[list[_Entry], list[Ignored
         if upper in ("SERVER_PORT", "SERVER_ADDRESS"):
             entries.append(_Entry(upper.lower().replace("_", "."), value, name))
             continue
+        if upper.startswith("SPRING_SECURITY_USER_"):
+            field = upper.removeprefix("SPRING_SECURITY_USER_").lower()
+            entries.append(_Entry(f"spring.security.user.{field}", value, name))
+            continue
         if not upper.startswith("EUREKA_"):
             continue
         tail = upper.removeprefix("EUREKA_")
-        if tail.startswith(("CLIENT_SERVICE_URL_", "CLIENT_SERVICEURL_")):
+        if tail.startswith(("SERVER_AUTH_", "AUTH_")):
+            setting = tail.split("AUTH_", 1)[1].lower().replace("_", "-")
+            entries.append(_Entry(f"eureka.server.auth.{setting}", value, name))
+        elif tail.startswith(("CLIENT_SERVICE_URL_", "CLIENT_SERVICEURL_")):
             zone = tail.split("_")[-1].lower()
             entries.append(_Entry(f"eureka.client.service-url.{zone}", value, name))
         elif tail.startswith("SERVER_"):
@@ -630,6 +660,126 @@ def _flag_entries(overrides: Mapping[str, Any]) -> list[_Entry]:
     return entries
 
 
+_AUTH_FIELDS = {"enabled", "readaccess", "realm", "maxverificationspersecond"}
+_USER_FIELDS = {"password", "passwordfile", "passwordenv", "roles"}
+_SPRING_USER = ("spring", "security", "user")
+
+
+def _auth_keys(entries: list[_Entry], auth: dict[str, Any], kind: str) -> list[_Entry]:
+    """Collect one source's auth keys into `auth` (merged over sources); return the others.
+
+    Values are kept with the place they came from, `(value, where, kind)`: a plain-text password
+    is only worth a warning when it sits in a file or a flag."""
+    rest: list[_Entry] = []
+    for entry in entries:
+        raw = entry.key.split(".")
+        parts = [normalise_key(p) for p in raw]
+        if tuple(parts[:3]) == _SPRING_USER and len(parts) == 4:
+            auth.setdefault("spring", {})[parts[3]] = (entry.value, entry.where, kind)
+        elif parts[0] in ("eureka", "auth") and "auth" in parts[:-1]:
+            at = len(parts) - 1 - parts[::-1].index("auth")
+            tail = parts[at + 1 :]
+            if len(tail) == 1 and tail[0] in _AUTH_FIELDS:
+                auth[tail[0]] = (entry.value, entry.where, kind)
+            elif len(tail) == 3 and tail[0] == "users" and tail[2] in _USER_FIELDS:
+                name = raw[at + 2].strip()
+                users = auth.setdefault("users", {})
+                users.setdefault(name, {})[tail[2]] = (entry.value, entry.where, kind)
+            else:
+                raise BadInput(
+                    f"{entry.where}: unknown auth setting (enabled, read-access, realm, "
+                    "max-verifications-per-second, users.<name>.password|password-file|"
+                    "password-env|roles)"
+                )
+        else:
+            rest.append(entry)
+    return rest
+
+
+def _password(
+    name: str, fields: Mapping[str, tuple[Any, str, str]], environ: Mapping[str, str]
+) -> tuple[str, bool]:
+    """(the stored password, whether it sits in the configuration itself as plain text)."""
+    if "passwordfile" in fields:
+        path = str(fields["passwordfile"][0])
+        try:
+            return Path(path).read_text(encoding="utf-8").strip(), False
+        except OSError as exc:
+            raise BadInput(f"auth user {name}: cannot read password file {path}: {exc}") from None
+    if "passwordenv" in fields:
+        variable = str(fields["passwordenv"][0])
+        if not environ.get(variable):
+            raise BadInput(f"auth user {name}: environment variable {variable} is not set")
+        return environ[variable], False
+    if "password" in fields and fields["password"][0] not in (None, ""):
+        value = str(fields["password"][0])
+        return value, not value.startswith("{") and fields["password"][2] != "environment"
+    raise BadInput(f"auth user {name}: give password, password-file or password-env")
+
+
+def _auth_config(auth: Mapping[str, Any], environ: Mapping[str, str]) -> AuthConfig:
+    users: list[User] = []
+    plain: list[str] = []
+    spring = auth.get("spring", {})
+    if spring.get("name") or spring.get("password"):
+        name = str(spring.get("name", ("user", ""))[0])
+        stored, in_config = _password(name, spring, environ)
+        roles = spring.get("roles")
+        users.append(
+            User(
+                name,
+                parse_password(stored),
+                normalise_roles(_split_list(roles[0])) if roles else ALL_ROLES,
+            )
+        )
+        if in_config:
+            plain.append(name)
+    for name, fields in auth.get("users", {}).items():
+        stored, in_config = _password(name, fields, environ)
+        if "roles" not in fields:
+            raise BadInput(f"auth user {name}: give its roles (CLIENT, ADMIN and/or PEER)")
+        roles = normalise_roles(_split_list(fields["roles"][0]))
+        if not roles:
+            raise BadInput(f"auth user {name}: give its roles (CLIENT, ADMIN and/or PEER)")
+        users.append(User(name, parse_password(stored), roles))
+        if in_config:
+            plain.append(name)
+    if len({u.name for u in users}) != len(users):
+        raise BadInput("auth: a user is configured twice")
+    enabled_field = dataclasses.fields(AuthConfig)[0]
+    enabled = (
+        bool(_coerce(enabled_field, auth["enabled"][0], "auth.enabled"))
+        if "enabled" in auth
+        else bool(users)
+    )
+    if enabled and not users:
+        # Fail closed: authentication asked for, nobody able to pass it is a configuration error.
+        raise BadInput("auth is enabled but no user is configured")
+    read_access = ReadAccess.OPEN
+    if "readaccess" in auth:
+        text = str(auth["readaccess"][0]).strip().lower()
+        try:
+            read_access = ReadAccess(text)
+        except ValueError:
+            raise BadInput("auth read-access must be open or authenticated") from None
+    rate = DEFAULT_VERIFICATIONS_PER_SECOND
+    if "maxverificationspersecond" in auth:
+        try:
+            rate = float(auth["maxverificationspersecond"][0])
+        except (TypeError, ValueError):
+            raise BadInput("auth max-verifications-per-second must be a number") from None
+        if rate <= 0:
+            raise BadInput("auth max-verifications-per-second must be positive")
+    return AuthConfig(
+        enabled=enabled,
+        read_access=read_access,
+        realm=str(auth["realm"][0]) if "realm" in auth else "eureka",
+        users=tuple(users),
+        max_verifications_per_second=rate,
+        plain_text_users=tuple(plain),
+    )
+
+
 # Keys whose region name sits in a segment, so the generic last-segment rule cannot read them.
 _WHITELIST_MAP = "remoteregionappwhitelist"  # Spring: ...remote-region-app-whitelist.<region>
 _URL_MAP = "remoteregionurlswithname"  # Spring: ...remote-region-urls-with-name.<region>
@@ -647,11 +797,19 @@ class _Builder:
         self.registry: dict[str, Any] = {}
         self.sources: dict[str, Source] = {}
         self.ignored: list[IgnoredSetting] = []
+        # Auth keys, merged over sources: field → (value, where); users → name → field → ….
+        self.auth: dict[str, Any] = {}
+        self.environ: Mapping[str, str] = {}
 
     def apply(self, entries: list[_Entry], kind: str) -> None:
         peers: list[str] = []
         peer_where = ""
-        for entry in self._remote_region_maps(entries, kind):
+        rest = self._remote_region_maps(entries, kind)
+        before = len(rest)
+        rest = _auth_keys(rest, self.auth, kind)
+        if len(rest) != before:
+            self.sources["auth"] = Source(kind, kind)
+        for entry in rest:
             target, detail = _resolve(entry.key, entry.where)
             if target == "ignore":
                 self.ignored.append(IgnoredSetting(entry.key, entry.where, detail))
@@ -726,9 +884,10 @@ class _Builder:
         return rest
 
     def build(self) -> ConfigReport:
+        auth = _auth_config(self.auth, self.environ)
         try:
             registry = RegistryConfig(**self.registry)
-            config = ServerConfig(**self.server, registry=registry)
+            config = ServerConfig(**self.server, registry=registry, auth=auth)
         except TypeError as exc:
             raise BadInput(f"invalid configuration: {exc}") from None
         return ConfigReport(config, dict(self.sources), tuple(self.ignored))
@@ -744,6 +903,7 @@ def load_config_report(
     """`load_config`, plus the source of every value and the keys that were ignored."""
     builder = _Builder()
     environ = os.environ if environ is None else environ
+    builder.environ = environ
     path = config_file or environ.get("EUREKA_CONFIG")
     if path:
         builder.apply(_file_entries(path), "file")

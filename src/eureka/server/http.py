@@ -26,6 +26,7 @@ __all__ = [
 
 JSON = "application/json"
 XML = "application/xml"
+REPLICATION_HEADER = "x-netflix-discovery-replication"
 
 
 class HeaderLookup(Protocol):
@@ -41,6 +42,9 @@ class Request:
     # Looked up by lower-case name: a dict, or the server's own header map.
     headers: HeaderLookup
     body: bytes = b""
+    # Cleared by the access check when auth is on and the caller is not a peer: the replication
+    # header then means nothing (the check has refused such a write already; this makes sure).
+    replication_allowed: bool = True
 
     def header(self, name: str) -> str:
         return self.headers.get(name) or ""
@@ -68,7 +72,7 @@ class Request:
 
     @property
     def is_replication(self) -> bool:
-        return self.header("x-netflix-discovery-replication") == "true"
+        return self.replication_allowed and self.header(REPLICATION_HEADER) == "true"
 
     @property
     def body_is_json(self) -> bool:

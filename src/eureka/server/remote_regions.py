@@ -23,6 +23,7 @@ from eureka.errors import BadInput
 from eureka.log_throttle import FirstFailure, LogThrottle, Recovered, StillFailing
 from eureka.model import Applications
 from eureka.registry.remote_regions import FetchKind, RemoteRegions
+from eureka.urls import redact_url
 
 __all__ = ["FETCH_HEADERS", "RemoteRegionFetcher"]
 
@@ -165,7 +166,7 @@ class RemoteRegionFetcher:
                     "remote region %s ready: %d instance(s) from %s",
                     name,
                     state.instance_count(),
-                    state.url,
+                    redact_url(state.url),
                 )
             self._succeeded(name)
             return RunOutcome.COMPLETED
@@ -187,7 +188,7 @@ class RemoteRegionFetcher:
         url = (base_url if base_url.endswith("/") else base_url + "/") + path
         response = await self._client.get(url, headers=FETCH_HEADERS)
         if response.status_code != 200:
-            raise _Unusable(f"HTTP {response.status_code} from {url}")
+            raise _Unusable(f"HTTP {response.status_code} from {redact_url(url)}")
         # A large registry takes a while to decode: keep serving meanwhile.
         return await asyncio.to_thread(json_codec.decode_applications, response.content)
 

@@ -22,6 +22,7 @@ from eureka.registry.remote_regions import RegionStats
 from eureka.registry.summary import STATUS_ORDER, RecentLease, RegistryStats
 from eureka.replication.anti_entropy import AntiEntropyStats
 from eureka.replication.dispatcher import DispatcherStats
+from eureka.urls import redact_url
 
 __all__ = [
     "LAGGING_AFTER_MS",
@@ -162,6 +163,23 @@ class StartupSync(msgspec.Struct, frozen=True):
     unreachable: tuple[str, ...]
 
 
+class AuthStatus(msgspec.Struct, frozen=True):
+    """Basic auth (server/auth.py): refusals counted by reason, never a name or a password."""
+
+    enabled: bool
+    read_access: str | None = None
+    users: int = 0
+    refused: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+class RateLimiterStatus(msgspec.Struct, frozen=True):
+    """Java's RateLimitingFilter (server/rate_limit.py): fetches answered 503."""
+
+    enabled: bool
+    rate_limited: int = 0
+    rate_limited_full_fetch: int = 0
+
+
 class NodeStatus(msgspec.Struct, frozen=True, omit_defaults=True):
     version: str
     time_ms: int
@@ -174,6 +192,8 @@ class NodeStatus(msgspec.Struct, frozen=True, omit_defaults=True):
     cache: CacheStats
     startup_sync: StartupSync | None = None
     remote_regions: dict[str, RegionStats] | None = None
+    auth: AuthStatus = AuthStatus(enabled=False)
+    rate_limiter: RateLimiterStatus = RateLimiterStatus(enabled=False)
 
 
 def peer_status(
@@ -187,9 +207,10 @@ def peer_status(
         state = PeerState("healthy", None)
     parts = urlsplit(url)
     return PeerStatus(
-        url=url,
+        # Credentials in a peer URL are for basic auth, never for the status page.
+        url=redact_url(url),
         # Every node serves its dashboard at the root, whatever its API prefix.
-        dashboard_url=f"{parts.scheme}://{parts.netloc}/",
+        dashboard_url=f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/",
         state=state,
         # The age of the oldest task not yet delivered: how far this peer lags behind us.
         replication_lag_ms=stats.oldest_pending_age_ms,
@@ -245,6 +266,8 @@ def build_status(
     startup_sync: StartupSync | None = None,
     remote_regions: Mapping[str, RegionStats] | None = None,
     anti_entropy: Mapping[str, AntiEntropyStats] | None = None,
+    auth: AuthStatus | None = None,
+    rate_limiter: RateLimiterStatus | None = None,
 ) -> NodeStatus:
     sp = registry.self_preservation_state()
     engaged = sp.enabled and not sp.expiration_enabled
@@ -299,6 +322,8 @@ def build_status(
         cache=cache,
         startup_sync=startup_sync,
         remote_regions=None if remote_regions is None else dict(remote_regions),
+        auth=AuthStatus(enabled=False) if auth is None else auth,
+        rate_limiter=RateLimiterStatus(enabled=False) if rate_limiter is None else rate_limiter,
     )
 
 
