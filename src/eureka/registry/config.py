@@ -64,6 +64,15 @@ class RegistryConfig:
     cancellation_retention_ms: int = 600_000
     cancellation_max_entries: int = 50_000
 
+    # What one registration may make the registry keep (not in Java, which takes anything the
+    # body limit lets through: a burst of 1 MB registrations took a node from 46 MB to 444 MB).
+    # Far above what real clients send (Spring Cloud: ~10 metadata entries, < 1 KB in all).
+    # Refused registrations answer 400 (single endpoint) or are skipped (replication, as any
+    # registration failing validation). 0 turns a limit off.
+    registration_max_metadata_entries: int = 256
+    registration_max_metadata_bytes: int = 64 * 1024  # keys and values, UTF-8
+    registration_max_field_length: int = 4096  # ids, names, addresses, URLs, metadata keys
+
     @property
     def effective_renewal_interval_seconds(self) -> int:
         """`expectedClientRenewalIntervalSeconds`, with Eureka's ≤ 0 ⇒ 30 fallback."""

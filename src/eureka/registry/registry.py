@@ -56,6 +56,22 @@ __all__ = ["ChangesSince", "Registry", "RenewOutcome", "RenewResult"]
 _AMAZON_INSTANCE_ID = "instance-id"
 # Java's message names the Java class (`"... of type " + dataCenterInfo.getClass() + ...`).
 _AMAZON_CLASS_TEXT = "class com.netflix.appinfo.AmazonInfo"
+# The free-text fields of an InstanceInfo bounded by `registration_max_field_length`.
+_TEXT_FIELDS = (
+    "app",
+    "instance_id",
+    "host_name",
+    "ip_addr",
+    "sid",
+    "app_group_name",
+    "home_page_url",
+    "status_page_url",
+    "health_check_url",
+    "secure_health_check_url",
+    "vip_address",
+    "secure_vip_address",
+    "asg_name",
+)
 
 
 class RenewOutcome(enum.Enum):
@@ -166,6 +182,7 @@ class Registry:
             raise BadInput("Missing dataCenterInfo")
         if _blank(dci.name):
             raise BadInput("Missing dataCenterInfo Name")
+        self._check_sizes(info)
         if dci.is_amazon and _blank((dci.metadata or {}).get(_AMAZON_INSTANCE_ID)):
             if self.config.validate_data_center_info_id:
                 raise BadInput(
@@ -176,6 +193,39 @@ class Registry:
                 dci.metadata = {}
             if dci.metadata.get(_AMAZON_INSTANCE_ID) is None:
                 dci.metadata[_AMAZON_INSTANCE_ID] = info.id
+
+    def _check_sizes(self, info: InstanceInfo) -> None:
+        """The `registration-max-*` limits: bound what one registration makes the registry keep."""
+        cfg = self.config
+        longest = cfg.registration_max_field_length
+        if longest:
+            for name in _TEXT_FIELDS:
+                value = getattr(info, name)
+                if value is not None and len(value) > longest:
+                    raise BadInput(f"{name} longer than {longest} characters")
+        dci = info.data_center_info
+        self._check_metadata(info.metadata, "metadata")
+        if dci is not None and dci.metadata:
+            self._check_metadata(dci.metadata, "dataCenterInfo metadata")
+
+    def _check_metadata(self, metadata: Mapping[str, str], what: str) -> None:
+        cfg = self.config
+        if cfg.registration_max_metadata_entries and (
+            len(metadata) > cfg.registration_max_metadata_entries
+        ):
+            raise BadInput(f"{what} has more than {cfg.registration_max_metadata_entries} entries")
+        longest = cfg.registration_max_field_length
+        total = 0
+        for key, value in metadata.items():
+            if longest and len(key) > longest:
+                raise BadInput(f"{what} key longer than {longest} characters")
+            # Characters are a lower bound of UTF-8 bytes; encode only when it could matter.
+            total += len(key) + len(value)
+        limit = cfg.registration_max_metadata_bytes
+        if limit and total > limit // 4:
+            total = sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
+            if total > limit:
+                raise BadInput(f"{what} larger than {limit} bytes")
 
     # ------------------------------------------------------------------------------------------
     # Mutations (§6.2–6.7); each appends exactly one change-log entry when it changes anything
@@ -434,6 +484,8 @@ class Registry:
         if lease is None:
             return False
         holder = lease.holder
+        # Checked on the merged result before anything changes: a refused edit leaves no trace.
+        self._check_metadata({**holder.metadata, **metadata}, "metadata")
         holder.metadata.update(metadata)
         self.register(holder, is_replication=False)
         return True

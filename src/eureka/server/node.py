@@ -69,7 +69,12 @@ class Node:
             replicator=self.replicator,
             remote_regions=self.remote_regions,
         )
-        self.timers = Timers(self.registry, self.cache, config.registry)
+        self.timers = Timers(
+            self.registry,
+            self.cache,
+            config.registry,
+            heap_trim_interval_s=config.heap_trim_interval_ms / 1000,
+        )
         # Started once the start-up sync is done (it needs the peers' HTTP client).
         self.anti_entropy: AntiEntropyRunner | None = None
 

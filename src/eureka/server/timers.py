@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from eureka.registry import Registry, ResponseCache
 from eureka.registry.config import RegistryConfig
+from eureka.server.heap import heap_trimmer
 
 __all__ = ["Timers"]
 
@@ -31,6 +32,7 @@ class Timers:
         *,
         count_for_threshold: Callable[[], int] | None = None,
         renews_bucket_seconds: float = RENEWS_BUCKET_SECONDS,
+        heap_trim_interval_s: float = 0.0,
     ) -> None:
         self.registry = registry
         self.cache = cache
@@ -39,6 +41,8 @@ class Timers:
         self._bucket = renews_bucket_seconds
         self._tasks: list[asyncio.Task[None]] = []
         self._last_reason: str | None = None
+        self._heap_trim_interval_s = heap_trim_interval_s
+        self._trimmed_at_revision = -1
 
     def start(self) -> None:
         cfg = self.config
@@ -50,6 +54,11 @@ class Timers:
             cfg.renewal_threshold_update_interval_ms / 1000,
             self._update_threshold,
         )
+        trim = heap_trimmer() if self._heap_trim_interval_s > 0 else None
+        if trim is not None:
+            self._tasks.append(
+                asyncio.get_running_loop().create_task(self._trim_loop(trim), name="heap trim")
+            )
         if cfg.use_read_only_response_cache:
             self._spawn(
                 "read-only cache", cfg.response_cache_update_interval_ms / 1000, self._refresh_cache
@@ -73,6 +82,20 @@ class Timers:
                     log.exception("periodic task %s failed", name)
 
         self._tasks.append(asyncio.get_running_loop().create_task(loop(), name=name))
+
+    async def _trim_loop(self, trim: Callable[[], int]) -> None:
+        # Only after the registry changed (something may have been freed), in a thread: trimming
+        # a few hundred MB takes ~0.15 s, which the event loop must not wait for.
+        while True:
+            await asyncio.sleep(self._heap_trim_interval_s)
+            revision = self.registry.revision
+            if revision == self._trimmed_at_revision:
+                continue
+            self._trimmed_at_revision = revision
+            try:
+                await asyncio.to_thread(trim)
+            except Exception:
+                log.exception("periodic task heap trim failed")
 
     def _evict(self) -> None:
         evicted = self.registry.evict()
