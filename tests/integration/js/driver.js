@@ -27,9 +27,10 @@ const client = new Eureka({
     leaseInfo: { renewalIntervalInSecs: 1, durationInSecs: opts.durationInSecs || 2 },
   },
   eureka: {
-    host: '127.0.0.1',
-    port: opts.serverPort,
-    servicePath: '/eureka/apps/',
+    // A service URL (may carry user:password@, the `request` library's basic auth), or host/port.
+    ...(opts.serviceUrl
+      ? { serviceUrls: { default: [opts.serviceUrl] } }
+      : { host: '127.0.0.1', port: opts.serverPort, servicePath: '/eureka/apps/' }),
     heartbeatInterval: opts.heartbeatMs || 500,
     registryFetchInterval: opts.fetchMs || 300,
     maxRetries: 1,
