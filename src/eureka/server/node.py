@@ -101,6 +101,19 @@ class Node:
         if self.remote_fetcher is not None:
             await self.remote_fetcher.wait_initial()
         self.timers.start()
+        auth = self.config.auth
+        if auth.enabled:
+            log.info(
+                "basic auth on: %d user(s), reads %s",
+                len(auth.users),
+                auth.read_access.value,
+            )
+            if auth.plain_text_users:
+                log.warning(
+                    "plain-text password in the configuration for user(s) %s: store a "
+                    "{bcrypt} form, or use password-file / password-env",
+                    ", ".join(auth.plain_text_users),
+                )
         log.info(
             "eureka-py node ready at http://%s:%d%s/ (self-preservation %s)",
             self.config.host,
