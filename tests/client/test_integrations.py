@@ -15,7 +15,11 @@ from starlette.routing import Route
 
 from eureka.client import AsyncDiscoveryClient, DiscoveryClient, EurekaConfig
 from eureka.client.config import ClientConfig
-from eureka.client.integrations.httpx_transport import AsyncEurekaTransport, EurekaTransport
+from eureka.client.integrations.httpx_transport import (
+    AsyncEurekaTransport,
+    EurekaTransport,
+    NotRegistered,
+)
 from eureka.client.integrations.starlette import eureka_lifespan
 from eureka.clock import ManualClock
 from eureka.model import InstanceStatus
@@ -88,6 +92,41 @@ def test_unknown_hosts_pass_through_and_known_apps_without_up_instances_fail() -
     assert http.get("http://example.org/a").text == "example.org:None/a"
     with pytest.raises(httpx.ConnectError, match="no UP instance"):
         http.get("http://order-service/a")
+
+
+def test_a_service_name_the_registry_does_not_list_says_so_instead_of_a_dns_error() -> None:
+    server = registry_of(InstanceStatus.UP)
+    # What the network does with an unknown one-label name, and with an unreachable host.
+    upstream = Upstream(refuse={"payment-service", "db.internal"})
+    http = httpx.Client(transport=EurekaTransport(started(server), httpx.MockTransport(upstream)))
+    with pytest.raises(NotRegistered, match="payment-service is not registered in Eureka yet"):
+        http.get("http://payment-service/pay")
+    # An ordinary host keeps its own error; NotRegistered is still a ConnectError for callers.
+    with pytest.raises(httpx.ConnectError) as ordinary:
+        http.get("http://db.internal/x")
+    assert not isinstance(ordinary.value, NotRegistered)
+    assert issubclass(NotRegistered, httpx.ConnectError)
+
+
+async def test_the_async_transport_says_not_registered_too() -> None:
+    fake = AsyncFake(registry_of(InstanceStatus.UP))
+    client = AsyncDiscoveryClient(
+        EurekaConfig(ClientConfig(register_with_eureka=False)),
+        transport=fake,
+        clock=ManualClock(),
+        rng=random.Random(0),
+    )
+    await client.start(background=False)
+    upstream = Upstream(refuse={"payment-service"})
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return upstream(request)
+
+    transport = AsyncEurekaTransport(client, httpx.MockTransport(handler))
+    async with httpx.AsyncClient(transport=transport) as http:
+        with pytest.raises(NotRegistered, match="not registered in Eureka yet"):
+            await http.get("http://payment-service/pay")
+    await client.stop()
 
 
 def test_every_instance_refusing_raises_the_connect_error() -> None:

@@ -9,7 +9,9 @@ instances are taken round robin (the client's `getNextServerFromEureka` cursor),
 failure moves on to another instance without advancing that cursor — otherwise, with two
 instances, every retry would skip the live one's turn and a dead instance would be tried first by
 every following request instead of every other one. Hosts the registry has never heard of go out
-unchanged, so the same `httpx.Client` can still call ordinary URLs.
+unchanged, so the same `httpx.Client` can still call ordinary URLs; when such a request cannot
+connect and its host looks like a service name (one label: `order-service`), it fails with
+`NotRegistered`, saying the service is not registered in Eureka yet, instead of a bare DNS error.
 
 A client that watches only a subset of the registry (`eureka.client.watch.applications` or
 `watch.subset`) has not seen every service; before a host goes out unchanged, the transport asks
@@ -30,7 +32,7 @@ import httpx
 from eureka.client.errors import NoInstanceAvailable
 from eureka.model import Application, InstanceInfo
 
-__all__ = ["AsyncEurekaTransport", "EurekaTransport", "InstanceSource"]
+__all__ = ["AsyncEurekaTransport", "EurekaTransport", "InstanceSource", "NotRegistered"]
 
 log = logging.getLogger("eureka.client.httpx")
 
@@ -110,7 +112,10 @@ class EurekaTransport(httpx.BaseTransport):
             instance = resolver.pick(name)
         except NoInstanceAvailable:
             if not resolver.known(name) and not self._subscribe(name):
-                return self._inner.handle_request(request)  # not a service name
+                try:
+                    return self._inner.handle_request(request)  # not a service name
+                except httpx.ConnectError as exc:
+                    raise _not_registered(name, request, exc) from exc
             try:
                 instance = resolver.pick(name)
             except NoInstanceAvailable:
@@ -160,7 +165,10 @@ class AsyncEurekaTransport(httpx.AsyncBaseTransport):
             instance = resolver.pick(name)
         except NoInstanceAvailable:
             if not resolver.known(name) and not await self._subscribe(name):
-                return await self._inner.handle_async_request(request)
+                try:
+                    return await self._inner.handle_async_request(request)
+                except httpx.ConnectError as exc:
+                    raise _not_registered(name, request, exc) from exc
             try:
                 instance = resolver.pick(name)
             except NoInstanceAvailable:
@@ -192,6 +200,22 @@ class AsyncEurekaTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+class NotRegistered(httpx.ConnectError):
+    """A service-like name (one label, such as `order-service`) that the registry does not list
+    and that does not answer as a host name either: usually a service that has not registered
+    yet, or whose registration the client has not fetched yet."""
+
+
+def _not_registered(name: str, request: httpx.Request, exc: httpx.ConnectError) -> Exception:
+    if "." in name or name == "localhost" or _is_ip(name):
+        return exc  # an ordinary host that failed: its own error says it best
+    return NotRegistered(
+        f"{name} is not registered in Eureka yet (not in the fetched registry), and "
+        f"connecting to it as a host name failed: {exc}",
+        request=request,
+    )
 
 
 def _is_ip(host: str) -> bool:
