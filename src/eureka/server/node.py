@@ -8,8 +8,10 @@ registry lives in this process's memory, so more workers would mean more registr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+from collections.abc import AsyncIterator
 
 from granian.constants import Interfaces
 from granian.log import LogLevels
@@ -156,6 +158,19 @@ class Node:
 
     def asgi(self) -> AsgiAdapter:
         return AsgiAdapter(self.app, on_start=self.start, on_stop=self.stop)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: object = None) -> AsyncIterator[None]:
+        """Start and stop the node with a host application: `FastAPI(lifespan=node.lifespan)`.
+
+        An ASGI app mounted inside another (`app.mount("/registry", node.asgi())`) never gets
+        lifespan events, so without this the registry serves requests but its timers (eviction,
+        delta retention, renewal threshold) and peers never start."""
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
 
 
 def _remote_regions_config(config: ServerConfig) -> RemoteRegionsConfig:
