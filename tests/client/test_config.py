@@ -217,3 +217,21 @@ def test_invalid_initial_status_is_rejected() -> None:
             InstanceConfig(initial_status="READY", ip_address="10.0.0.1", hostname="h"),
             ManualClock(),
         )
+
+
+def test_spring_boot_name_and_port_variables_fill_in_the_instance(tmp_path: Path) -> None:
+    from eureka.client.config import load_config as load
+
+    env = {"SPRING_APPLICATION_NAME": "billing", "SERVER_PORT": "9100"}
+    instance = load(env=env).instance
+    assert (instance.appname, instance.non_secure_port) == ("billing", 9100)
+    path = tmp_path / "eureka.yaml"
+    path.write_text("spring:\n  application:\n    name: orders\nserver:\n  port: 8000\n")
+    # The environment beats the file's server.port ...
+    assert load(path, env={"SERVER_PORT": "9200"}).instance.non_secure_port == 9200
+    assert load(path, env={}).instance.non_secure_port == 8000
+    # ... and the instance's own keys beat both, wherever they are written.
+    explicit = {"SERVER_PORT": "9200", "EUREKA_INSTANCE_NON_SECURE_PORT": "7000"}
+    assert load(path, env=explicit).instance.non_secure_port == 7000
+    path.write_text("server:\n  port: 8000\neureka:\n  instance:\n    non-secure-port: 7001\n")
+    assert load(path, env={"SERVER_PORT": "9200"}).instance.non_secure_port == 7001

@@ -12,8 +12,9 @@ Three sources, highest precedence first:
    becomes `defaultZone`. `EUREKA_CLIENT_SERVICE_URL` alone sets `defaultZone`;
 3. a YAML file with Spring keys, nested (`eureka: {client: {service-url: {defaultZone: ...}}}`)
    or dotted (`eureka.client.registry-fetch-interval-seconds: 5`), kebab-case, camelCase or
-   snake_case; `spring.application.name` and `server.port` fill the app name and port when the
-   `eureka.instance.*` keys do not.
+   snake_case; `spring.application.name` and `server.port` (or the variables
+   `SPRING_APPLICATION_NAME` and `SERVER_PORT`, which beat the file) fill the app name and port
+   when no `eureka.instance.*` key sets them.
 
 Keys of our own, for servers that advertise the watch (docs/design/propagation.md), live under
 `eureka.client.watch.*` (`watch.enabled`, `watch.wait-seconds`, `watch.applications`,
@@ -238,13 +239,18 @@ def load_config(
     """Merge defaults < YAML file < environment (`os.environ` unless given) < keyword arguments."""
     client_values: dict[str, Any] = {}
     instance_values: dict[str, Any] = {}
+    spring: dict[str, Any] = {}
+    environ = os.environ if env is None else env
     if path is not None:
-        file_client, file_instance = _from_yaml(Path(path))
+        file_client, file_instance, spring = _from_yaml(Path(path))
         _merge(client_values, file_client)
         _merge(instance_values, file_instance)
-    env_client, env_instance = _from_env(os.environ if env is None else env)
+    env_client, env_instance = _from_env(environ)
     _merge(client_values, env_client)
     _merge(instance_values, env_instance)
+    # `eureka.instance.*` from any source wins; SERVER_PORT beats the file's `server.port`.
+    for name, value in {**spring, **_spring_env(environ)}.items():
+        instance_values.setdefault(name, value)
     _merge(client_values, _normalise_keys(client or {}, ClientConfig))
     _merge(instance_values, _normalise_keys(instance or {}, InstanceConfig))
     return EurekaConfig(
@@ -314,7 +320,7 @@ def _normalise_keys(values: Mapping[str, Any], cls: type) -> dict[str, Any]:
     return result
 
 
-def _from_yaml(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def _from_yaml(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -342,12 +348,20 @@ def _from_yaml(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
                 section[name] = value
         elif key in ("spring.application.name", "server.port"):
             extras[key] = value
-    instance = sections["instance"]
-    if "spring.application.name" in extras and "appname" not in instance:
-        instance["appname"] = extras["spring.application.name"]
-    if "server.port" in extras and "non_secure_port" not in instance:
-        instance["non_secure_port"] = extras["server.port"]
-    return sections["client"], instance
+    spring = {_SPRING_DEFAULTS[key]: value for key, value in extras.items()}
+    return sections["client"], sections["instance"], spring
+
+
+# Spring Boot's own keys that stand in for the instance's, as `${spring.application.name}` and
+# `${server.port}` do in Spring Cloud: in the file, or as SPRING_APPLICATION_NAME / SERVER_PORT.
+_SPRING_DEFAULTS = {"spring.application.name": "appname", "server.port": "non_secure_port"}
+_SPRING_VARIABLES = {"SPRING_APPLICATION_NAME": "appname", "SERVER_PORT": "non_secure_port"}
+
+
+def _spring_env(env: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        field: value for var, value in env.items() if (field := _SPRING_VARIABLES.get(var.upper()))
+    }
 
 
 def _dotted_field(cls: type, parts: list[str]) -> tuple[str | None, list[str]]:
