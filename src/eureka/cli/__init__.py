@@ -14,6 +14,13 @@ __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    from eureka.cli.root import run  # noqa: PLC0415 - keeps `import eureka.cli` free
-
+    try:
+        from eureka.cli.root import run  # noqa: PLC0415 - keeps `import eureka.cli` free
+    except ImportError as exc:  # a client-only install: no click, no rich
+        print(
+            f"eureka: the command needs {exc.name or 'click'}: pip install 'eureka-py[cli]' "
+            "(or 'eureka-py[server]' to run a node)",
+            file=sys.stderr,
+        )
+        return 2
     return run(sys.argv[1:] if argv is None else argv)

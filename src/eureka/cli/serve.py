@@ -71,6 +71,13 @@ def _overrides(flags: dict[str, Any]) -> dict[str, object]:
     return overrides
 
 
+def _need_server_extra() -> None:
+    try:
+        import eureka.server.node  # noqa: F401, PLC0415
+    except ModuleNotFoundError as exc:  # a client-only install
+        raise BadInput(f"this needs {exc.name}: pip install 'eureka-py[server]'") from None
+
+
 def _report(flags: dict[str, Any]) -> Any:
     from eureka.server.config import load_config_report  # noqa: PLC0415
 
@@ -98,9 +105,12 @@ def server(**flags: Any) -> int:
     Settings come from, in increasing precedence: defaults, the YAML file, the environment
     (EUREKA_SERVER_*, SERVER_PORT, EUREKA_CLIENT_SERVICEURL_DEFAULTZONE …) and these flags.
     """
+    _need_server_extra()
+    from eureka.server.log_format import install_logging  # noqa: PLC0415
+    from eureka.server.node import serve  # noqa: PLC0415
+
     report = _report(flags)
     config = report.config
-    from eureka.server.log_format import install_logging  # noqa: PLC0415
 
     install_logging(config.log_level, config.log_format)
     for item in report.ignored:
@@ -110,8 +120,6 @@ def server(**flags: Any) -> int:
                 extra={"fields": {"key": item.key, "where": item.where}},
             )
     try:
-        from eureka.server.node import serve  # noqa: PLC0415
-
         _run_loop(serve(config))
     except KeyboardInterrupt:
         pass
@@ -152,6 +160,7 @@ def config(as_json: bool, changed: bool, **flags: Any) -> int:
 
     Takes the same options as `eureka server`, and reads the same file and environment.
     """
+    _need_server_extra()
     from eureka.cli import output  # noqa: PLC0415
     from eureka.server.config import (  # noqa: PLC0415
         setting_key,

@@ -115,7 +115,7 @@ class EurekaTransport(httpx.BaseTransport):
                 try:
                     return self._inner.handle_request(request)  # not a service name
                 except httpx.ConnectError as exc:
-                    raise _not_registered(name, request, exc) from exc
+                    raise _not_registered(name, request, exc) from None
             try:
                 instance = resolver.pick(name)
             except NoInstanceAvailable:
@@ -168,7 +168,7 @@ class AsyncEurekaTransport(httpx.AsyncBaseTransport):
                 try:
                     return await self._inner.handle_async_request(request)
                 except httpx.ConnectError as exc:
-                    raise _not_registered(name, request, exc) from exc
+                    raise _not_registered(name, request, exc) from None
             try:
                 instance = resolver.pick(name)
             except NoInstanceAvailable:
@@ -209,6 +209,8 @@ class NotRegistered(httpx.ConnectError):
 
 
 def _not_registered(name: str, request: httpx.Request, exc: httpx.ConnectError) -> Exception:
+    # Raised `from None`: the connection error's text is in the message, and a traceback
+    # that ends in "Name or service not known" is the confusion this error exists to avoid.
     if "." in name or name == "localhost" or _is_ip(name):
         return exc  # an ordinary host that failed: its own error says it best
     return NotRegistered(
