@@ -41,6 +41,11 @@ DESCRIPTIONS: dict[str, str] = {
     "removed, names re-resolved).",
     "number_registry_sync_retries": "Start-up sync attempts while no peer answers at all.",
     "registry_sync_retry_wait_ms": "Pause between start-up sync attempts.",
+    "anti_entropy_interval_ms": "How often each peer's registry digests are compared and "
+    "differing applications repaired (0: off); a random quarter of it is taken off each round.",
+    "anti_entropy_settle_ms": "A difference younger than this is left to replication in flight "
+    "(at most half the interval).",
+    "anti_entropy_max_apps_per_round": "Most applications repaired from one peer in one round.",
     # -- remote regions
     "remote_region_urls_with_name": "Other regions' registries, one key per region "
     "(`…remote-region-urls-with-name.us-west-2: http://west:8761/eureka/`), or "
@@ -91,6 +96,9 @@ DESCRIPTIONS: dict[str, str] = {
     "registry.validate_data_center_info_id": "Reject Amazon registrations whose instance id does "
     "not match their data-center metadata.",
     "registry.override_map_ttl_ms": "A status override not touched for this long is forgotten.",
+    "registry.cancellation_retention_ms": "How long client cancellations are remembered, so "
+    "that anti-entropy can apply a cancel a peer missed.",
+    "registry.cancellation_max_entries": "Most cancellations remembered.",
     "registry.recent_list_size": "Registrations and cancellations kept for the dashboard and "
     "`/lastn`.",
     # -- client

@@ -82,6 +82,17 @@ def test_invalid_values_are_refused_with_the_key_named(
     assert message in info.value.reason
 
 
+def test_zero_is_refused_for_timer_intervals_only() -> None:
+    with pytest.raises(BadInput, match="is less than 1"):
+        load_config(environ={}, overrides={"eureka.server.delta-retention-timer-interval-in-ms": 0})
+    # 0 means "off" for the anti-entropy rounds, and "none" for counts.
+    config = load_config(
+        environ={},
+        overrides={"eureka.server.anti-entropy-interval-ms": 0, "eureka.server.gzip-level": 0},
+    )
+    assert (config.anti_entropy_interval_ms, config.gzip_level) == (0, 0)
+
+
 def test_invalid_peer_urls_are_refused() -> None:
     with pytest.raises(BadInput) as info:
         load_config(environ={}, peers=["http://a:8761/eureka/", "peer-b:8761"])

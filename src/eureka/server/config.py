@@ -462,11 +462,23 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
 }
 
 
+_TIMER_INTERVALS = frozenset(
+    {
+        "eviction_interval_timer_in_ms",
+        "delta_retention_timer_interval_in_ms",
+        "renewal_threshold_update_interval_ms",
+        "response_cache_update_interval_ms",
+        "peer_eureka_nodes_update_interval_ms",
+        "remote_region_registry_fetch_interval",
+    }
+)
+
+
 def _check(field: dataclasses.Field[Any], value: Any, where: str) -> Any:
     check = _CHECKS.get(field.name)
     if check is None and _kind(field) in ("int", "float"):
-        # Intervals drive sleeping loops: zero would spin. Other durations and counts may be 0.
-        check = _at_least(1) if "interval" in field.name else _at_least(0)
+        # These intervals drive sleeping loops: zero would spin. Other numbers may be 0.
+        check = _at_least(1) if field.name in _TIMER_INTERVALS else _at_least(0)
     problem = None if check is None else check(value)
     if problem is not None:
         raise BadInput(f"{where}: {problem}")
