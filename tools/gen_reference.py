@@ -121,13 +121,45 @@ def server_rows() -> Iterator[tuple[str, str, str, str]]:
     server_notes = field_comments(ServerConfig)
     registry_notes = field_comments(RegistryConfig)
     for field in dataclasses.fields(ServerConfig):
-        if field.name == "registry":
+        if field.name in ("registry", "auth"):  # auth has keys of its own: auth_rows()
             continue
         note = DESCRIPTIONS.get(field.name) or server_notes.get(field.name, "")
         yield _row(field.name, field, note)
     for field in dataclasses.fields(RegistryConfig):
         path = f"registry.{field.name}"
         yield _row(path, field, DESCRIPTIONS.get(path) or registry_notes.get(field.name, ""))
+
+
+def auth_rows() -> Iterator[tuple[str, str, str, str]]:
+    """`eureka.server.auth.*` and Spring Security's user: keys read by their own rule."""
+    from eureka.server.auth import AuthConfig  # noqa: PLC0415
+
+    defaults = AuthConfig()
+    for field in dataclasses.fields(AuthConfig):
+        if field.name in ("users", "plain_text_users"):
+            continue
+        kebab = field.name.replace("_", "-")
+        value = getattr(defaults, field.name)
+        yield (
+            f"`eureka.server.auth.{kebab}`",
+            f"`EUREKA_SERVER_AUTH_{field.name.upper()}`",
+            _shown(getattr(value, "value", value)),
+            DESCRIPTIONS.get(f"auth.{field.name}", ""),
+        )
+    for name in ("password", "password-file", "password-env", "roles"):
+        yield (
+            f"`eureka.server.auth.users.<name>.{name}`",
+            "—",
+            "—",
+            DESCRIPTIONS.get(f"auth.users.{name}", ""),
+        )
+    for name in ("name", "password", "roles"):
+        yield (
+            f"`spring.security.user.{name}`",
+            f"`SPRING_SECURITY_USER_{name.upper()}`",
+            "—",
+            DESCRIPTIONS.get(f"auth.spring.{name}", ""),
+        )
 
 
 def _row(path: str, field: dataclasses.Field[Any], note: str) -> tuple[str, str, str, str]:
@@ -169,6 +201,11 @@ def render() -> str:
         " Keys of the Java server that eureka-py does not implement are accepted and reported"
         " as having no effect.\n\n"
         + _table(server_rows())
+        + "\n### Authentication\n\n"
+        + "HTTP basic auth, configured as Spring Security would be in front of a Spring Cloud"
+        " server; see [Securing a registry](../../README.md#securing-a-registry) for the roles"
+        " and what each may do.\n\n"
+        + _table(auth_rows())
         + "\n## Discovery client (`eureka.client.*`)\n\n"
         + "Read by `eureka.client.load_config`; also as keyword arguments"
         " (`load_config(client={...})`).\n\n"

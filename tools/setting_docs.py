@@ -46,6 +46,36 @@ DESCRIPTIONS: dict[str, str] = {
     "anti_entropy_settle_ms": "A difference younger than this is left to replication in flight "
     "(at most half the interval).",
     "anti_entropy_max_apps_per_round": "Most applications repaired from one peer in one round.",
+    "heap_trim_interval_ms": "How often freed memory is handed back to the OS (glibc "
+    "`malloc_trim`), when the registry changed since the last time (0: never).",
+    "rate_limiter_enabled": "Java's rate limiter: registry fetches beyond the rates below answer "
+    "503 (registrations and heartbeats are never limited).",
+    "rate_limiter_throttle_standard_clients": "Limit standard clients too (`DiscoveryIdentity-Name"
+    "` `DefaultClient` or `DefaultServer`), which are otherwise exempt.",
+    "rate_limiter_privileged_clients": "Client identities never limited, comma-separated.",
+    "rate_limiter_burst_size": "Fetches allowed in a burst before the rates apply.",
+    "rate_limiter_registry_fetch_average_rate": "Registry fetches per second, on average.",
+    "rate_limiter_full_fetch_average_rate": "Full registry fetches per second, on average.",
+    "registration_max_metadata_entries": "Most metadata entries one instance may register "
+    "(400 above; 0: no limit).",
+    "registration_max_metadata_bytes": "Most bytes of metadata keys and values one instance may "
+    "register, UTF-8 (0: no limit).",
+    "registration_max_field_length": "Longest id, name, address, URL or metadata key accepted "
+    "(0: no limit).",
+    "auth.enabled": "Require credentials (on by itself when users are configured); on without "
+    "users stops the node at start.",
+    "auth.read_access": "`open`: anyone may read the registry; `authenticated`: any user.",
+    "auth.realm": "The realm of the `WWW-Authenticate` challenge.",
+    "auth.max_verifications_per_second": "New credentials verified per second at most (each "
+    "verification costs 0.1–0.6 s of CPU by design).",
+    "auth.users.password": "The user's password in Spring's encoded form (`{bcrypt}…`, "
+    "`{pbkdf2}…`, `{noop}…`; plain text without a prefix, with a warning).",
+    "auth.users.password-file": "A file holding the password (a container secret).",
+    "auth.users.password-env": "An environment variable holding the password.",
+    "auth.users.roles": "`CLIENT`, `ADMIN` and/or `PEER` (`ROLE_ADMIN` works too).",
+    "auth.spring.name": "Spring Boot's single user, who may do everything.",
+    "auth.spring.password": "That user's password (encoded or plain text, as above).",
+    "auth.spring.roles": "That user's roles (default: all).",
     # -- remote regions
     "remote_region_urls_with_name": "Other regions' registries, one key per region "
     "(`…remote-region-urls-with-name.us-west-2: http://west:8761/eureka/`), or "
