@@ -6,6 +6,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from eureka.clock import ManualClock
 from eureka.model import InstanceInfo
+from eureka.replication.anti_entropy import AntiEntropyStats
 from eureka.replication.dispatcher import (
     DispatcherConfig,
     DispatcherStats,
@@ -176,3 +177,40 @@ def test_latency_histogram_buckets_hold_each_observation_once() -> None:
     assert endpoint_label(key) == "/apps/{app}/{id}"
     assert endpoint_label(("", 0, "GET")) == "/"
     assert endpoint_label(("actuator", 2, "GET")) == "/actuator/{name}/{name}"
+
+
+class _AntiEntropy:
+    def __init__(self, stats: AntiEntropyStats) -> None:
+        self._stats = stats
+
+    def stats(self) -> dict[str, AntiEntropyStats]:
+        return {PEER: self._stats}
+
+
+def test_anti_entropy_families_per_peer() -> None:
+    t = make_app()
+    t.app.replicator = _Peers(TaskDispatcher(DispatcherConfig(), t.clock))
+    t.app.anti_entropy = _AntiEntropy(
+        AntiEntropyStats(
+            interval_ms=30_000,
+            rounds=10,
+            rounds_equal=6,
+            rounds_failed=1,
+            apps_repaired=2,
+            instances_adopted=5,
+            instances_dropped=1,
+            stuck=0,
+            differing_apps=1,
+            unsettled=0,
+            last_round_ms=None,
+            last_difference_ms=None,
+            last_difference=None,
+            last_error=None,
+            last_error_ms=None,
+        )
+    )
+    samples = scrape(t)
+    assert value(samples, "eureka_anti_entropy_rounds_total", peer=PEER, result="different") == 3
+    assert value(samples, "eureka_anti_entropy_rounds_total", peer=PEER, result="failed") == 1
+    assert value(samples, "eureka_anti_entropy_repairs_total", peer=PEER, kind="adopted") == 5
+    assert value(samples, "eureka_anti_entropy_differing_applications", peer=PEER) == 1

@@ -374,6 +374,39 @@ class NodeCollector(Collector):
         yield items
         yield dropped
         yield submitted
+        yield from self._anti_entropy(status)
+
+    def _anti_entropy(self, status: NodeStatus) -> Iterator[Metric]:
+        peers = [(p.url, p.anti_entropy) for p in status.peers if p.anti_entropy is not None]
+        if not peers:
+            return
+        rounds = CounterMetricFamily(
+            "eureka_anti_entropy_rounds",
+            "Digest comparisons with a peer, by result.",
+            labels=["peer", "result"],
+        )
+        repaired = CounterMetricFamily(
+            "eureka_anti_entropy_repairs",
+            "What anti-entropy changed here: applications repaired, instances adopted, dropped.",
+            labels=["peer", "kind"],
+        )
+        differing = GaugeMetricFamily(
+            "eureka_anti_entropy_differing_applications",
+            "Applications whose digests differed in the last round.",
+            labels=["peer"],
+        )
+        for url, ae in peers:
+            failed, equal = ae.rounds_failed, ae.rounds_equal
+            rounds.add_metric([url, "equal"], equal)
+            rounds.add_metric([url, "different"], max(0, ae.rounds - equal - failed))
+            rounds.add_metric([url, "failed"], failed)
+            repaired.add_metric([url, "applications"], ae.apps_repaired)
+            repaired.add_metric([url, "adopted"], ae.instances_adopted)
+            repaired.add_metric([url, "dropped"], ae.instances_dropped)
+            differing.add_metric([url], ae.differing_apps)
+        yield rounds
+        yield repaired
+        yield differing
 
     def _startup_sync(self, status: NodeStatus) -> Iterator[Metric]:
         sync = status.startup_sync
