@@ -8,7 +8,6 @@ page per application, fetched six at a time).
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
 import tempfile
@@ -18,19 +17,14 @@ from pathlib import Path
 import httpx
 from tests.integration.server_process import ServerProcess
 
-from bench.bench_server import APPS, _populate
+from bench.serving import cpu_seconds, load_average, populate, start_server
 from bench.table import print_table
 
 INSTANCES = 1000
-REPEAT = 30
-_TICK = os.sysconf("SC_CLK_TCK")
+APPS = 50
+REPEAT = 200
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
 
 
 def _server_side(server: ServerProcess) -> list[tuple[str, str, str, str]]:
@@ -50,12 +44,12 @@ def _server_side(server: ServerProcess) -> list[tuple[str, str, str, str]]:
         ):
             times = []
             size = 0
-            cpu_before = _cpu_seconds(server.proc.pid)
+            cpu_before = cpu_seconds(server.proc.pid)
             for _ in range(REPEAT):
                 started = time.perf_counter()
                 size = len(client.get(f"{server.base}{path}").content)
                 times.append(time.perf_counter() - started)
-            cpu = (_cpu_seconds(server.proc.pid) - cpu_before) / REPEAT
+            cpu = (cpu_seconds(server.proc.pid) - cpu_before) / REPEAT
             rows.append(
                 (
                     label,
@@ -122,8 +116,10 @@ def _browser_side(server: ServerProcess) -> list[tuple[str, str]]:
 
 
 def run() -> None:
-    with ServerProcess() as server:
-        _populate(server.base, 0, INSTANCES)
+    print(f"(load average before: {load_average()})")
+    server = start_server({"eureka.server.enable-self-preservation": "false"})
+    try:
+        populate(server.base, 0, INSTANCES, APPS)
         print_table(
             [f"dashboard at {INSTANCES:,} instances ({APPS} apps)", "median", "server CPU", "size"],
             _server_side(server),
@@ -133,3 +129,5 @@ def run() -> None:
             print("(browser timings skipped: chromium and chromium-driver are not installed)")
             return
         print_table(["in headless chromium", "time"], _browser_side(server))
+    finally:
+        server.stop()
