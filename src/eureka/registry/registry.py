@@ -485,8 +485,10 @@ class Registry:
             return False
         holder = lease.holder
         # Checked on the merged result before anything changes: a refused edit leaves no trace.
-        self._check_metadata({**holder.metadata, **metadata}, "metadata")
-        holder.metadata.update(metadata)
+        # A new map, never an update in place: equal maps are shared between instances.
+        merged = {**holder.metadata, **metadata}
+        self._check_metadata(merged, "metadata")
+        holder.metadata = merged
         self.register(holder, is_replication=False)
         return True
 
