@@ -10,7 +10,14 @@ from pathlib import Path
 
 from bench.serving import LOAD_CPU, ensure_tools, taskset
 
-__all__ = ["KindStats", "OpenLoopResult", "build_openloop", "run_openloop"]
+__all__ = [
+    "KindStats",
+    "OpenLoopResult",
+    "build_openloop",
+    "finish_openloop",
+    "run_openloop",
+    "start_openloop",
+]
 
 _SOURCE = Path(__file__).with_name("openloop.c")
 
@@ -60,14 +67,15 @@ def build_openloop() -> Path:
     return binary
 
 
-def run_openloop(
+def start_openloop(
     schedule: Path,
     port: int,
     *,
     measure_from_s: float,
     grace_s: float = 5.0,
     max_connections: int = 4096,
-) -> OpenLoopResult:
+) -> subprocess.Popen[str]:
+    """Start `openloop` on the load generator's core; `finish_openloop` collects the result."""
     binary = build_openloop()
     args = [
         str(binary),
@@ -78,9 +86,32 @@ def run_openloop(
         str(int(grace_s * 1000)),
         str(int(measure_from_s * 1000)),
     ]
-    out = subprocess.run(
-        taskset(LOAD_CPU, args), capture_output=True, text=True, check=True, timeout=3600
-    ).stdout
+    return subprocess.Popen(taskset(LOAD_CPU, args), stdout=subprocess.PIPE, text=True)
+
+
+def run_openloop(
+    schedule: Path,
+    port: int,
+    *,
+    measure_from_s: float,
+    grace_s: float = 5.0,
+    max_connections: int = 4096,
+) -> OpenLoopResult:
+    return finish_openloop(
+        start_openloop(
+            schedule,
+            port,
+            measure_from_s=measure_from_s,
+            grace_s=grace_s,
+            max_connections=max_connections,
+        )
+    )
+
+
+def finish_openloop(process: subprocess.Popen[str]) -> OpenLoopResult:
+    out, _ = process.communicate(timeout=3600)
+    if process.returncode:
+        raise RuntimeError(f"openloop failed ({process.returncode})")
     kinds: dict[str, KindStats] = {}
     lag = (0, 0)
     connections = queue = 0

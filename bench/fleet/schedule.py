@@ -30,7 +30,14 @@ from bench.serving import DIRTY_BASE, instance
 from eureka.codec import json as json_codec
 from eureka.model import InstanceStatus
 
-__all__ = ["KINDS", "FleetShape", "Schedule", "fleet_schedule", "write_schedule"]
+__all__ = [
+    "KINDS",
+    "FleetShape",
+    "Schedule",
+    "fleet_schedule",
+    "status_churn_schedule",
+    "write_schedule",
+]
 
 KINDS = ("renew", "delta", "full", "status", "register", "cancel")
 RENEW, DELTA, FULL, STATUS, REGISTER, CANCEL = range(len(KINDS))
@@ -184,6 +191,22 @@ def fleet_schedule(shape: FleetShape) -> Schedule:
             yield t, full, FULL
 
     return Schedule(shape, templates, events())
+
+
+def status_churn_schedule(
+    rate: float, seconds: float, instances: int, apps: int, host: str = "127.0.0.1"
+) -> Schedule:
+    """Status changes at a fixed rate, evenly spaced: instance (37 n mod instances) goes
+    OUT_OF_SERVICE (each a real change while n < instances)."""
+    shape = FleetShape(instances=instances, seconds=seconds, per_app=max(1, instances // apps))
+    templates: list[bytes] = []
+    events: list[tuple[int, int, int]] = []
+    for n in range(int(rate * seconds)):
+        i = (n * 37) % instances
+        path = f"/eureka/apps/APP-{i % apps}/inst-{i}/status?value={InstanceStatus.OUT_OF_SERVICE}"
+        templates.append(_request("PUT", path, host))
+        events.append((int(n / rate * 1e6), n, STATUS))
+    return Schedule(shape, templates, iter(events))
 
 
 def write_schedule(schedule: Schedule, path: Path) -> dict[str, int]:
