@@ -281,3 +281,27 @@ def _lease(server: ServerProcess, app: str, iid: str) -> int:
     instance = _instance(server, app, iid)
     assert instance is not None, "the lease expired"
     return int(instance["leaseInfo"]["lastRenewalTimestamp"])
+
+
+def test_watch_long_polls_exactly_when_the_server_advertises_it(
+    shared_server: ServerProcess,
+) -> None:
+    features = httpx.get(f"{shared_server.base}/eureka/apps/").headers.get("x-eureka-features", "")
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "eureka", "watch", "CLI-MODE", "--json", "--count", "1",
+         "--interval", "0.2", "--wait", "5", "--server", shared_server.url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert watcher.stderr is not None
+        announced = watcher.stderr.readline()
+        _register(shared_server, "CLI-MODE", "m-1")
+        out, _ = watcher.communicate(timeout=20)
+    finally:
+        watcher.kill()
+    long_poll = "watch" in {f.strip() for f in features.split(",")}
+    assert ("long-poll watch" in announced) is long_poll, (features, announced)
+    assert ("delta polling" in announced) is not long_poll
+    assert json.loads(out)["change"] == "added"

@@ -137,3 +137,37 @@ async def test_start_fetches_at_once_and_stop_ends_the_loop() -> None:
     assert regions.ready is True and len(seen) == 1
     await fetcher.stop()
     assert fetcher._tasks == []
+
+
+async def test_a_region_that_stays_down_is_logged_once_summarised_then_recovered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("INFO", logger="eureka.remote_regions")
+    down = {"yes": True}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if down["yes"]:
+            raise httpx.ConnectError("refused", request=request)
+        return serving()(request)
+
+    clock = ManualClock()
+    regions = RemoteRegions(
+        RemoteRegionsConfig(regions=((REGION, "http://west.example/eureka/"),)), clock
+    )
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handle))
+    fetcher = RemoteRegionFetcher(regions, interval_s=30, client=client, clock=clock)
+    for _ in range(10):  # ten failed rounds within a minute: one warning
+        await fetcher.fetch(REGION)
+        clock.advance(5)
+    clock.advance(15)
+    await fetcher.fetch(REGION)  # a minute after the first: one summary
+    down["yes"] = False
+    await fetcher.fetch(REGION)
+    messages = [r.getMessage() for r in caplog.records if r.name == "eureka.remote_regions"]
+    assert [m for m in messages if "unreachable" in m or "recovered" in m] == [
+        "remote region unreachable",
+        "remote region still unreachable",
+        "remote region recovered",
+    ]
+    summary = next(r for r in caplog.records if r.getMessage() == "remote region still unreachable")
+    assert summary.fields["failed_fetches"] == 10  # type: ignore[attr-defined]
