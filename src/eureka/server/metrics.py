@@ -378,8 +378,6 @@ class NodeCollector(Collector):
 
     def _anti_entropy(self, status: NodeStatus) -> Iterator[Metric]:
         peers = [(p.url, p.anti_entropy) for p in status.peers if p.anti_entropy is not None]
-        if not peers:
-            return
         rounds = CounterMetricFamily(
             "eureka_anti_entropy_rounds",
             "Digest comparisons with a peer, by result.",
@@ -409,27 +407,21 @@ class NodeCollector(Collector):
         yield differing
 
     def _startup_sync(self, status: NodeStatus) -> Iterator[Metric]:
+        # Families without samples on a single node, so that every node lists the same names.
         sync = status.startup_sync
-        if sync is None:
-            return
-        yield GaugeMetricFamily(
-            "eureka_startup_sync_instances_copied",
-            "Instances copied from the peers at start-up.",
-            sync.copied,
-        )
-        yield GaugeMetricFamily(
-            "eureka_startup_sync_peers_answered", "Peers that answered the sync.", sync.answered
-        )
-        yield GaugeMetricFamily(
-            "eureka_startup_sync_peers_unreachable",
-            "Peers the start-up sync could not read.",
-            len(sync.unreachable),
-        )
+        for name, doc, value in (
+            ("instances_copied", "Instances copied from the peers at start-up.", "copied"),
+            ("peers_answered", "Peers that answered the start-up sync.", "answered"),
+            ("peers_unreachable", "Peers the start-up sync could not read.", "unreachable"),
+        ):
+            family = GaugeMetricFamily(f"eureka_startup_sync_{name}", doc, labels=[])
+            if sync is not None:
+                found = getattr(sync, value)
+                family.add_metric([], len(found) if isinstance(found, tuple) else found)
+            yield family
 
     def _remote_regions(self, status: NodeStatus) -> Iterator[Metric]:
-        regions = status.remote_regions
-        if not regions:
-            return
+        regions = status.remote_regions or {}
         labels = ["region"]
         gauges = {
             name: GaugeMetricFamily(f"eureka_remote_region_{name}", doc, labels=labels)
