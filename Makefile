@@ -9,7 +9,7 @@ DEV_STAMP   := $(VENV)/.installed-dev-$(SUM)
 HOST   ?= 127.0.0.1
 PORT   ?= 8761
 
-.PHONY: serve test bench bench-fleet lint docs venv js-deps browser-deps clean
+.PHONY: serve test bench bench-fleet lint docs venv js-deps browser-deps screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,10 @@ lint: $(DEV_STAMP)
 	$(BIN)/mypy
 
 # Regenerate the reference pages that are built from the code (tests fail when they are stale).
+# Refresh the committed dashboard screenshots (docs/screenshots/) from the browser tests.
+screenshots: $(DEV_STAMP) browser-deps
+	EUREKA_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest tests/browser -q
+
 docs: $(DEV_STAMP)
 	$(BIN)/python -m tools.gen_reference
 

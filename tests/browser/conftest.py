@@ -1,12 +1,16 @@
 """Headless Chromium (Debian's `chromium` + `chromium-driver`) driven by Selenium.
 
 `make test` installs both with apt-get where it can; where they are missing the browser tests
-skip with a message saying so. Screenshots are written to docs/screenshots/ (committed, so the
-pages can be looked at without running anything).
+skip with a message saying so.
+
+Every run writes its screenshots to test-artifacts/screenshots/ (ignored by git, so a test run
+leaves the work tree clean). `make screenshots` writes them to docs/screenshots/ instead, the
+committed copies, so the pages can be looked at without running anything.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -16,7 +20,8 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / os.environ.get("EUREKA_SCREENSHOTS_DIR", "test-artifacts/screenshots")
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -57,7 +62,7 @@ def browser() -> Iterator[object]:
 
 
 def screenshot(driver: object, name: str, width: int = 1440) -> Path:
-    """Save a full-page screenshot as docs/screenshots/<name>.png and return its path."""
+    """Save a full-page screenshot as <SCREENSHOTS>/<name>.png and return its path."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     height = driver.execute_script("return document.documentElement.scrollHeight")  # type: ignore[attr-defined]
