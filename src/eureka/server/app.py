@@ -7,8 +7,10 @@ lookup — so the RSGI/ASGI adapters only collect the body and call `EurekaApp.h
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
+from importlib import resources
 from time import perf_counter
 from typing import TYPE_CHECKING, Protocol
 
@@ -547,6 +549,9 @@ class EurekaApp:
         )
         return _html(page)
 
+    def _openapi(self, request: Request, target: Route) -> Response:
+        return Response(200, [("content-type", JSON)], _openapi_document())
+
     def _lastn(self, request: Request, target: Route) -> Response:
         page = dashboard.render_lastn(
             self.registry, now_ms=self.clock.now_ms(), hostname=process_facts().hostname
@@ -693,6 +698,13 @@ def _log_replicated(
             _log_change(event, item.app_name, item.id, True, status)
 
 
+@functools.cache
+def _openapi_document() -> bytes:
+    """The REST API's OpenAPI document, kept in the repository beside this module (a test
+    checks it against `_HANDLERS`: a route missing from it fails the suite)."""
+    return resources.files("eureka.server").joinpath("openapi.json").read_bytes()
+
+
 def _optional_int(value: str | None, name: str) -> int | None:
     if value is None or value == "":
         return None
@@ -749,6 +761,7 @@ _HANDLERS: dict[tuple[str, int, str], _Handler] = {
     ("status", 0, "GET"): EurekaApp._status,
     ("metrics", 0, "GET"): EurekaApp._metrics,
     ("lastn", 0, "GET"): EurekaApp._lastn,
+    ("openapi.json", 0, "GET"): EurekaApp._openapi,
     ("static", 1, "GET"): EurekaApp._static,
     ("summary", 1, "GET"): EurekaApp._summary,
     ("summary", 2, "GET"): EurekaApp._summary,

@@ -106,6 +106,7 @@ POLICY: Mapping[tuple[str, int, str], Access] = {
     ("peerreplication", 1, "GET"): Access.REPLICATION,  # …/cancelled, for anti-entropy
     ("asg", 2, "PUT"): Access.ADMIN_WRITE,
     ("status", 0, "GET"): Access.READ,
+    ("openapi.json", 0, "GET"): Access.READ,
     ("metrics", 0, "GET"): Access.READ,
     ("lastn", 0, "GET"): Access.READ,
     ("static", 1, "GET"): Access.READ,  # the dashboard's assets

@@ -30,6 +30,8 @@ RESOURCES = frozenset(
         "static",
         "summary",
         "lastn",
+        # The REST API's OpenAPI document.
+        "openapi.json",
     }
 )
 
