@@ -52,6 +52,7 @@ from eureka.model import (
     InstanceStatus,
     LeaseInfo,
 )
+from eureka.tls import client_verify
 
 __all__ = [
     "ClientConfig",
@@ -101,6 +102,9 @@ class ClientConfig:
     eureka_connection_idle_timeout_seconds: float = 30
     eureka_service_url_poll_interval_seconds: float = 300
     allow_redirects: bool = False
+    # PEM bundle of the CAs that https Eureka servers are verified with (Spring Cloud's
+    # `eureka.client.tls.trust-store`; PEM only). Unset: the system's trusted CAs.
+    tls_trust_store: str | None = None
     client_data_accept: str = "full"
     sessioned_client_reconnect_interval_seconds: float = 1200
     retryable_client_quarantine_refresh_percentage: float = 0.66
@@ -186,6 +190,7 @@ class ClientConfig:
             compact=self.client_data_accept.lower() == "compact",
             identity_id=identity_id,
             allow_redirects=self.allow_redirects,
+            verify=client_verify(self.tls_trust_store),
         )
 
 

@@ -23,6 +23,7 @@ import contextlib
 import logging
 import random
 import socket
+import ssl
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -105,6 +106,7 @@ class TransportSettings:
         compact: bool = False,
         identity_id: str | None = None,
         allow_redirects: bool = False,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -117,6 +119,8 @@ class TransportSettings:
         self.compact = compact
         self.identity_id = identity_id
         self.allow_redirects = allow_redirects
+        # httpx's `verify` for https servers: `eureka.tls.client_verify(trust_store)`.
+        self.verify = verify
 
     def timeout(self, read: float | None = None) -> httpx.Timeout:
         """The default timeouts; `read` replaces the read timeout (a long-poll's wait + margin)."""
@@ -278,6 +282,7 @@ class HttpxSyncTransport(_Base):
             transport=httpx_transport,
             timeout=s.timeout(),
             limits=s.limits(),
+            verify=s.verify,
             follow_redirects=True,  # Java's stack always has its Redirecting layer (10 hops)
             max_redirects=10,
         )
@@ -391,6 +396,7 @@ class HttpxAsyncTransport(_Base):
             transport=httpx_transport,
             timeout=s.timeout(),
             limits=s.limits(),
+            verify=s.verify,
             follow_redirects=True,  # Java's stack always has its Redirecting layer (10 hops)
             max_redirects=10,
         )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -79,9 +80,12 @@ def peer_http_client(
     read_timeout_ms: int = 5000,
     max_connections: int = 1000,
     idle_timeout_s: float = 30.0,
+    verify: ssl.SSLContext | bool = True,
 ) -> httpx.AsyncClient:
-    """An httpx client with Eureka's peer transport defaults (§8.4, §11.2)."""
+    """An httpx client with Eureka's peer transport defaults (§8.4, §11.2); `verify` is
+    `eureka.tls.client_verify(trust_store)` for https peers."""
     return httpx.AsyncClient(
+        verify=verify,
         timeout=httpx.Timeout(
             read_timeout_ms / 1000,
             connect=connect_timeout_ms / 1000,

@@ -39,6 +39,7 @@ from eureka.replication.protocol import (
     status_update_task,
 )
 from eureka.server.config import ServerConfig
+from eureka.tls import client_verify
 from eureka.urls import redact_url
 
 __all__ = ["PeerCluster", "SyncResult"]
@@ -101,6 +102,8 @@ class PeerCluster:
         self._http = peer_http_client(
             connect_timeout_ms=self.config.peer_node_connect_timeout_ms,
             read_timeout_ms=self.config.peer_node_read_timeout_ms,
+            # One trust setting for replication, the start-up sync and anti-entropy.
+            verify=client_verify(self.config.tls_trust_store),
         )
         # Resolving names and listing interfaces blocks: keep it off the event loop.
         addresses = await asyncio.to_thread(local_addresses)

@@ -121,6 +121,14 @@ class ServerConfig:
     # How often freed memory is handed back to the OS (glibc malloc_trim, server/heap.py), when the
     # registry changed since the last time; 0 turns it off.
     heap_trim_interval_ms: int = 60_000
+    # HTTPS (eureka/tls.py): Spring Boot's PEM keys `server.ssl.certificate` (the chain) and
+    # `server.ssl.certificate-private-key` (unencrypted: a password would sit in the config).
+    ssl_certificate: str | None = None
+    ssl_certificate_private_key: str | None = None
+    # The CA bundle (PEM) that peers, the start-up sync, anti-entropy and remote-region fetches
+    # verify https servers with: Spring Cloud's `eureka.client.tls.trust-store`, the same key
+    # our discovery client reads. Unset: the system's trusted CAs.
+    tls_trust_store: str | None = None
     # HTTP basic auth and the access policy (server/auth.py); off unless users are configured.
     auth: AuthConfig = dataclasses.field(default_factory=AuthConfig)
     # Java's RateLimitingFilter (protocol.md §11.3): registry fetches only, off by default.
@@ -296,6 +304,10 @@ def setting_key(path: str) -> str:
         return "server.address"
     if name == "peers":
         return "eureka.client.service-url.defaultZone"
+    if name.startswith("ssl_"):
+        return "server.ssl." + name.removeprefix("ssl_").replace("_", "-")
+    if name == "tls_trust_store":
+        return "eureka.client.tls.trust-store"
     kebab = _SPRING_SPELLING.get(name, name.replace("_", "-"))
     if name in ("remote_region_urls_with_name", "remote_region_app_whitelist"):
         return f"eureka.server.{kebab}.<region>"
@@ -540,12 +552,23 @@ def _resolve(key: str, where: str) -> _Target:
     if norm[0] == "server":
         if len(parts) == 2 and norm[1] in _SPRING_BOOT_SERVER:
             return "server", _SERVER_FIELDS[_SPRING_BOOT_SERVER[norm[1]]]
+        if len(parts) == 3 and norm[1] == "ssl":
+            if "ssl" + norm[2] in _SERVER_FIELDS:
+                return "server", _SERVER_FIELDS["ssl" + norm[2]]
+            if norm[2] == "enabled":
+                return "ignore", "HTTPS is on when server.ssl.certificate is set"
+            raise BadInput(
+                f"{where}: unknown setting (server.ssl.certificate and "
+                "server.ssl.certificate-private-key, PEM files, are what eureka-py reads)"
+            )
         return "ignore", "a Spring Boot server setting eureka-py does not use"
     if norm[0] != "eureka":
         return "ignore", "not a Eureka server setting"
     if norm[1] == "client":
         if len(norm) >= 3 and norm[2] in ("serviceurl", "serviceurls"):
             return "peers", None
+        if "".join(norm[2:]) == "tlstruststore":
+            return "server", _SERVER_FIELDS["tlstruststore"]
         return _client_key(norm, key, where, "client")
     if norm[1] == "instance" and len(norm) >= 3 and norm[2] != "registry":
         return _client_key(norm, key, where, "instance")
@@ -637,6 +660,13 @@ def _env_entries(environ: Mapping[str, str]) -> tuple[list[_Entry], list[Ignored
         upper = name.upper()
         if upper in ("SERVER_PORT", "SERVER_ADDRESS"):
             entries.append(_Entry(upper.lower().replace("_", "."), value, name))
+            continue
+        if upper.startswith("SERVER_SSL_"):
+            setting = upper.removeprefix("SERVER_SSL_").lower().replace("_", "-")
+            entries.append(_Entry(f"server.ssl.{setting}", value, name))
+            continue
+        if upper == "EUREKA_CLIENT_TLS_TRUST_STORE":
+            entries.append(_Entry("eureka.client.tls.trust-store", value, name))
             continue
         if upper.startswith("SPRING_SECURITY_USER_"):
             field = upper.removeprefix("SPRING_SECURITY_USER_").lower()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 
 import httpx
 
@@ -56,8 +57,10 @@ class RemoteRegionFetcher:
         read_timeout_ms: int = 5000,
         client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.regions = regions
+        self._verify = verify
         self.interval_s = interval_s
         self._connect_s = connect_timeout_ms / 1000
         self._read_s = read_timeout_ms / 1000
@@ -78,7 +81,8 @@ class RemoteRegionFetcher:
         """Start one fetch loop per region; the first fetch of each begins at once."""
         if self._client is None:
             self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self._read_s, connect=self._connect_s, pool=self._read_s)
+                timeout=httpx.Timeout(self._read_s, connect=self._connect_s, pool=self._read_s),
+                verify=self._verify,
             )
         loop = asyncio.get_running_loop()
         for region in self.regions:
