@@ -26,6 +26,12 @@ DESCRIPTIONS: dict[str, str] = {
     "environment": "Environment name shown on the dashboard (`eureka.environment`).",
     "datacenter": "Data center name shown on the dashboard (`eureka.datacenter`).",
     "metrics_enabled": "Serve `GET /metrics` (Prometheus) and keep the request tallies behind it.",
+    # -- TLS
+    "ssl_certificate": "PEM certificate chain to serve HTTPS with (the certificate first, then "
+    "intermediates); with it the node serves HTTPS only, TLS 1.2 or later.",
+    "ssl_certificate_private_key": "PEM private key of that certificate (unencrypted).",
+    "tls_trust_store": "PEM bundle of the CAs that peers, the start-up sync, anti-entropy and "
+    "remote-region fetches verify https servers with; unset: the system's trusted CAs.",
     # -- peers
     "peer_node_connect_timeout_ms": "Connect timeout of replication and start-up sync requests.",
     "peer_node_read_timeout_ms": "Read timeout of replication requests; a timeout counts as "
@@ -166,6 +172,8 @@ DESCRIPTIONS: dict[str, str] = {
     "client.eureka_connection_idle_timeout_seconds": "Idle connections are closed after this.",
     "client.eureka_service_url_poll_interval_seconds": "How often the service URLs are re-read.",
     "client.allow_redirects": "Ask servers to redirect (`X-Discovery-AllowRedirect`).",
+    "client.tls_trust_store": "PEM bundle of the CAs https Eureka servers are verified with "
+    "(also written `eureka.client.tls.trust-store`, Spring Cloud's key); unset: the system's CAs.",
     "client.client_data_accept": "`full`, or `compact` for smaller payloads (no watch then).",
     "client.sessioned_client_reconnect_interval_seconds": "Move to another server after this "
     "long, to spread clients.",
