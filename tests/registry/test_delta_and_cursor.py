@@ -160,6 +160,11 @@ def test_cursor_view_too_old_and_from_the_future() -> None:
     clock.advance(181)
     registry.register(instance("A", "a-3"))
     assert registry.prune_delta_queue() == 2
+    # Out of the delta window, still in the cursor log (15 minutes).
+    assert registry.delta_view().instance_count() == 1
+    assert registry.oldest_revision == 0
+    clock.advance(900 - 181 + 1)
+    registry.prune_delta_queue()
     assert registry.oldest_revision == 2
     assert registry.changes_since(0) is None
     assert registry.changes_since(1) is None

@@ -251,7 +251,7 @@ def test_log_pruned_past_last_seen_revision_drops_everything() -> None:
     registry.register(instance("A", "a-1"))
     vip = cache.get(CacheKey(EntityType.VIP, "a"))
     registry.register(instance("B", "b-1"))
-    clock.advance(181)
+    clock.advance(901)  # past the cursor log's 15 minutes, not just the 3-minute delta window
     registry.register(instance("C", "c-1"))
     registry.prune_delta_queue()
     assert registry.oldest_revision > 1

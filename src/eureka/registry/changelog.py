@@ -1,15 +1,23 @@
 """The registry's change log: one entry per mutation, numbered by a gapless revision.
 
 Architecture invariant 1: one log, two views. Entries reference the *lease* that changed, as
-Java's `recentlyChangedQueue` does, so the Eureka delta view (everything still in the log) shows
-each lease's current state (§6.9); the cursor view is "every entry after revision R". Revisions
-grow by exactly one per entry, so "after R" is a suffix of the log and R is answerable iff no
-entry after R has been pruned yet.
+Java's `recentlyChangedQueue` does, so both views show each lease's current state (§6.9):
+
+* the **cursor view** is "every entry after revision R" (docs/design/propagation.md). Revisions
+  grow by exactly one per entry, so "after R" is a suffix of the log, and R is answerable iff no
+  entry after R has been pruned yet;
+* the **delta window** is the suffix Java's legacy delta shows: the entries added within the
+  last `window_ms` (`retention-time-in-m-s-in-delta-queue`, 3 minutes), as of the last prune.
+
+Two retentions, one list. The cursor log keeps entries for `retention_ms` (15 minutes by
+default) and at most `max_entries` of them *beyond* the window; the window is a floor inside
+it that no retention cuts into, so the legacy delta shows exactly what Java's would. Both move
+only when `prune` runs (the retention timer), as Java's queue does. Entries sit in a plain list
+with revision `floor + 1 + index`, so a cursor suffix is one slice.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -74,13 +82,33 @@ class ChangeSummary:
 
 
 class ChangeLog:
-    __slots__ = ("_entries", "_floor", "_revision")
+    __slots__ = (
+        "_entries",
+        "_floor",
+        "_max_entries",
+        "_retention_ms",
+        "_revision",
+        "_window_floor",
+        "_window_ms",
+    )
 
-    def __init__(self) -> None:
-        self._entries: deque[ChangeEntry] = deque()
+    def __init__(
+        self,
+        *,
+        window_ms: int = 180_000,
+        retention_ms: int = 900_000,
+        max_entries: int = 100_000,
+    ) -> None:
+        self._window_ms = window_ms
+        # The cursor log always holds at least the window.
+        self._retention_ms = max(retention_ms, window_ms)
+        self._max_entries = max(0, max_entries)
+        self._entries: list[ChangeEntry] = []
         self._revision = 0
-        # Every revision ≤ floor has been pruned (or never existed).
+        # Every revision ≤ floor has been pruned (or never existed); entries[i] is floor + 1 + i.
         self._floor = 0
+        # Every revision ≤ window_floor is outside the delta window.
+        self._window_floor = 0
 
     @property
     def revision(self) -> int:
@@ -90,6 +118,12 @@ class ChangeLog:
     def floor(self) -> int:
         """The oldest revision R for which `since(R)` still answers."""
         return self._floor
+
+    @property
+    def window_floor(self) -> int:
+        """The revision the delta window starts after; it moves only when `prune` drops entries
+        from the window (caches of the delta payload watch it)."""
+        return self._window_floor
 
     def append(
         self,
@@ -109,30 +143,38 @@ class ChangeLog:
         )
         return self._revision
 
-    def prune(self, cutoff_ms: int) -> int:
-        """Drop entries from the head while they were added before `cutoff_ms` (Java's test)."""
+    def prune(self, now_ms: int) -> int:
+        """The retention timer: move the window past entries added before `now − window_ms`
+        (Java's test), then drop what the cursor log no longer keeps. Returns how many entries
+        left the window."""
         entries = self._entries
-        removed = 0
-        while entries and entries[0].time_ms < cutoff_ms:
-            self._floor = entries.popleft().revision
-            removed += 1
-        return removed
+        count = len(entries)
+        window_cutoff = now_ms - self._window_ms
+        start = self._window_floor - self._floor
+        window = start
+        while window < count and entries[window].time_ms < window_cutoff:
+            window += 1
+        self._window_floor = self._floor + window
+        # Entries before `window` are the cursor log's own; keep them by time and by count.
+        retention_cutoff = now_ms - self._retention_ms
+        drop = 0
+        while drop < window and entries[drop].time_ms < retention_cutoff:
+            drop += 1
+        drop = max(drop, min(window, count - self._max_entries))
+        if drop:
+            del entries[:drop]
+            self._floor += drop
+        return window - start
 
     def since(self, revision: int) -> list[ChangeEntry] | None:
         """Entries after `revision`, oldest first; None if some of them are gone or R is unknown."""
         if revision < self._floor or revision > self._revision:
             return None
-        count = self._revision - revision
-        if count == 0:
-            return []
-        # Revisions are gapless, so the answer is the last `count` entries: walk from the tail.
-        result: list[ChangeEntry] = []
-        for entry in reversed(self._entries):
-            if entry.revision <= revision:
-                break
-            result.append(entry)
-        result.reverse()
-        return result
+        return self._entries[revision - self._floor :]
+
+    def window(self) -> list[ChangeEntry]:
+        """The delta window's entries, oldest first."""
+        return self._entries[self._window_floor - self._floor :]
 
     def summarize_since(self, revision: int) -> ChangeSummary | None:
         entries = self.since(revision)

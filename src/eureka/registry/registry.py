@@ -136,7 +136,11 @@ class Registry:
         # each change re-digests one instance (its old digest sits on its lease).
         self._digests = DigestSums()
 
-        self._log = ChangeLog()
+        self._log = ChangeLog(
+            window_ms=config.retention_time_in_ms_in_delta_queue,
+            retention_ms=config.cursor_log_retention_ms,
+            max_entries=config.cursor_log_max_entries,
+        )
         self._overrides = OverrideMap(config.override_map_ttl_ms)
         self._preservation = SelfPreservation(config)
         self._compensation = EvictionCompensation(config.eviction_interval_timer_in_ms)
@@ -587,6 +591,12 @@ class Registry:
         return self._log.floor
 
     @property
+    def delta_window_floor(self) -> int:
+        """The revision the legacy delta window starts after: it moves when the retention
+        timer drops entries from the window, which changes every delta payload."""
+        return self._log.window_floor
+
+    @property
     def digest(self) -> int:
         """The content digest of the whole local registry (`eureka.digest`), kept incrementally."""
         return self._digests.total
@@ -759,9 +769,9 @@ class Registry:
         return evicted
 
     def prune_delta_queue(self) -> int:
-        """§6.9 retention timer: drop change entries older than the retention time."""
-        cutoff = self._clock.now_ms() - self.config.retention_time_in_ms_in_delta_queue
-        return self._log.prune(cutoff)
+        """§6.9 retention timer: entries older than the retention time leave the delta window
+        (returns how many); the cursor log drops what its own retention no longer keeps."""
+        return self._log.prune(self._clock.now_ms())
 
     def tick_renews_bucket(self) -> None:
         """Every 60 s: the current minute's renewals become `renews_last_min` (§6.11)."""
@@ -832,7 +842,7 @@ class Registry:
         else:
             self._delta_version += 1
             version = self._delta_version
-        return version, self.apps_hashcode(), group_latest(self._log)
+        return version, self.apps_hashcode(), group_latest(self._log.window())
 
     def vip_leases(self, vip: str, secure: bool = False) -> dict[str, dict[str, Lease]]:
         groups: dict[str, dict[str, Lease]] = {}

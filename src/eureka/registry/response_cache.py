@@ -256,6 +256,7 @@ class ResponseCache:
         self._counters = CacheCounters()
 
         self._seen_revision = registry.revision
+        self._seen_delta_window = registry.delta_window_floor
         # Read-write tier, grouped by (entity, name) so a change drops its group in one step.
         self._rw: dict[tuple[EntityType, str], dict[CacheKey, _Entry]] = {}
         self._ro: dict[CacheKey, CachedPayload | None] = {}
@@ -388,6 +389,11 @@ class ResponseCache:
     def _sync(self) -> None:
         if self._registry.revision != self._seen_revision:
             self._sync_local()
+        if self._registry.delta_window_floor != self._seen_delta_window:
+            # The retention timer moved the delta window: every delta payload (all variants,
+            # regions included) lists entries that are gone. Java keeps serving them.
+            self._seen_delta_window = self._registry.delta_window_floor
+            self._drop([(EntityType.ALL_APPS_DELTA, "")])
         remote = self._remote
         if remote is not None and remote.revision != self._seen_remote:
             self._sync_remote(remote)
