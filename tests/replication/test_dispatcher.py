@@ -402,3 +402,44 @@ def test_failures_record_their_reason_time_and_start_and_a_success_ends_the_run(
     assert (recovered.consecutive_failures, recovered.failing_since_ms) == (0, None)
     assert recovered.last_error == "503 Service Unavailable"
     assert recovered.last_failure_ms == first_failure + 1000
+
+
+# ------------------------------------------------------------------ acknowledgement lag
+
+
+def test_ack_lag_runs_from_a_change_to_the_peers_2xx_and_ignores_heartbeats(
+    clock: ManualClock,
+) -> None:
+    d = make(clock)
+    cancel = cancel_task("APP", "i-1")
+    d.submit(cancel.task_id, cancel.item, cancel.expiry_ms)
+    submit_hb(d, 2)
+    clock.advance_ms(DELAY_MS)
+    batch = take(d)
+    clock.advance_ms(15)  # the peer answers 35 ms after the cancel was submitted
+    d.on_batch_result(batch, ok(batch))
+    stats = d.stats()
+    assert (stats.ack_lag_samples, stats.ack_lag_p50_ms, stats.ack_lag_max_ms) == (1, 35, 35)
+
+
+def test_ack_lag_counts_retries_and_nothing_for_failed_items(clock: ManualClock) -> None:
+    d = make(clock)
+    cancel = cancel_task("APP", "i-1")
+    d.submit(cancel.task_id, cancel.item, cancel.expiry_ms)
+    clock.advance_ms(DELAY_MS)
+    batch = take(d)
+    d.on_batch_result(batch, TransientFailure())
+    assert d.stats().ack_lag_samples == 0
+    clock.advance_ms(200)
+    retried = take(d)
+    d.on_batch_result(retried, Success([ReplicationItemResult(404)]))
+    assert d.stats().ack_lag_samples == 0
+    again = cancel_task("APP", "i-2")
+    d.submit(again.task_id, again.item, again.expiry_ms)
+    clock.advance_ms(DELAY_MS)
+    third = take(d)
+    d.on_batch_result(third, TransientFailure())
+    clock.advance_ms(200)
+    fourth = take(d)
+    d.on_batch_result(fourth, ok(fourth))
+    assert d.stats().ack_lag_max_ms == DELAY_MS + 200

@@ -63,8 +63,10 @@ def header(response: Response, name: str) -> str | None:
     return None
 
 
-def make_app(*, server: dict[str, Any] | None = None, **registry: Any) -> AppHarness:
-    clock = ManualClock(START_MS)
+def make_app(
+    *, server: dict[str, Any] | None = None, start_ms: int = START_MS, **registry: Any
+) -> AppHarness:
+    clock = ManualClock(start_ms)
     registry_config = RegistryConfig(**registry)
     config = ServerConfig(registry=registry_config, **(server or {}))
     reg = Registry(registry_config, clock)

@@ -10,7 +10,13 @@ from eureka.registry.changelog import ChangeSummary
 from eureka.registry.config import RegistryConfig
 from eureka.registry.encoders import CodecModuleEncoder, PayloadEncoder, default_encoders
 from eureka.registry.lease import Lease
-from eureka.registry.registry import ChangesSince, Registry, RenewOutcome, RenewResult
+from eureka.registry.registry import (
+    ChangesSince,
+    CursorLeases,
+    Registry,
+    RenewOutcome,
+    RenewResult,
+)
 from eureka.registry.response_cache import CacheCounters, CachedPayload, CacheStats, ResponseCache
 from eureka.registry.self_preservation import SelfPreservationState
 from eureka.registry.summary import AppSummary, InstancePage, InstanceSummary, RegistryStats
@@ -26,6 +32,7 @@ __all__ = [
     "ChangeSummary",
     "ChangesSince",
     "CodecModuleEncoder",
+    "CursorLeases",
     "EntityType",
     "Format",
     "InstancePage",

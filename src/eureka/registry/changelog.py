@@ -172,6 +172,13 @@ class ChangeLog:
             return None
         return self._entries[revision - self._floor :]
 
+    def time_of(self, revision: int) -> int | None:
+        """When change `revision` was appended; None once pruned (or for 0 / the future)."""
+        index = revision - self._floor - 1
+        if index < 0 or revision > self._revision:
+            return None
+        return self._entries[index].time_ms
+
     def window(self) -> list[ChangeEntry]:
         """The delta window's entries, oldest first."""
         return self._entries[self._window_floor - self._floor :]

@@ -51,7 +51,7 @@ from eureka.registry.summary import (
     zone_of,
 )
 
-__all__ = ["ChangesSince", "Registry", "RenewOutcome", "RenewResult"]
+__all__ = ["ChangesSince", "CursorLeases", "Registry", "RenewOutcome", "RenewResult"]
 
 _AMAZON_INSTANCE_ID = "instance-id"
 # Java's message names the Java class (`"... of type " + dataCenterInfo.getClass() + ...`).
@@ -103,6 +103,19 @@ class ChangesSince:
     revision: int
     apps_hashcode: str
     applications: Applications
+
+
+@dataclass(frozen=True, slots=True)
+class CursorLeases:
+    """`ChangesSince` without copies, for payload builders: the changed leases grouped as a
+    delta shows them (of a subset's applications, with `apps`), the hash of the state they lead
+    to, and when the oldest of those changes happened (None: no change)."""
+
+    since: int
+    revision: int
+    apps_hashcode: str
+    groups: dict[str, dict[str, Lease]]
+    first_change_ms: int | None
 
 
 def _blank(value: str | None) -> bool:
@@ -570,15 +583,17 @@ class Registry:
         matched = (lease.holder for by_id in groups.values() for lease in by_id.values())
         return self._applications_of(groups, -1, reconcile_hash(matched))
 
-    def changes_since(self, revision: int) -> ChangesSince | None:
-        """The cursor view; None when `revision` is older than the log still holds ("too old")
-        or newer than this registry has reached (another server, or a restart)."""
-        entries = self._log.since(revision)
-        if entries is None:
+    def changes_since(
+        self, revision: int, apps: Collection[str] | None = None
+    ) -> ChangesSince | None:
+        """The cursor view (of the named upper-case applications only, with `apps`); None when
+        `revision` is older than the log still holds ("too old") or newer than this registry
+        has reached (another server, or a restart)."""
+        cursor = self.cursor_leases(revision, apps)
+        if cursor is None:
             return None
-        apps_hashcode = self.apps_hashcode()
-        applications = self._applications_of(group_latest(entries), -1, apps_hashcode)
-        return ChangesSince(revision, self._log.revision, apps_hashcode, applications)
+        applications = self._applications_of(cursor.groups, -1, cursor.apps_hashcode)
+        return ChangesSince(revision, cursor.revision, cursor.apps_hashcode, applications)
 
     @property
     def revision(self) -> int:
@@ -857,6 +872,42 @@ class Registry:
     def changes_summary_since(self, revision: int) -> ChangeSummary | None:
         """Applications and VIP names touched after `revision`; None if the log lost some."""
         return self._log.summarize_since(revision)
+
+    def cursor_leases(
+        self, revision: int, apps: Collection[str] | None = None
+    ) -> CursorLeases | None:
+        """The cursor view's leases (see `changes_since`), no copies."""
+        entries = self._log.since(revision)
+        if entries is None:
+            return None
+        if apps is not None:
+            entries = [entry for entry in entries if entry.app in apps]
+            apps_hashcode = self.subset_hashcode(apps)
+        else:
+            apps_hashcode = self.apps_hashcode()
+        first = entries[0].time_ms if entries else None
+        return CursorLeases(
+            revision, self._log.revision, apps_hashcode, group_latest(entries), first
+        )
+
+    def window_leases(self, apps: Collection[str]) -> dict[str, dict[str, Lease]]:
+        """The legacy delta window's leases of the named applications, grouped as a delta."""
+        return group_latest(entry for entry in self._log.window() if entry.app in apps)
+
+    def subset_leases(self, apps: Collection[str]) -> dict[str, dict[str, Lease]]:
+        """The named applications' leases, in the full view's order."""
+        return {name: by_id for name, by_id in self._apps.items() if name in apps}
+
+    def subset_hashcode(self, apps: Collection[str]) -> str:
+        """Reconcile hash of the named applications' instances (what `apps=` payloads carry)."""
+        by_app = self._apps
+        return reconcile_hash(
+            lease.holder for name in apps for lease in by_app.get(name, {}).values()
+        )
+
+    def change_time_ms(self, revision: int) -> int | None:
+        """When change `revision` happened, while the cursor log still holds it."""
+        return self._log.time_of(revision)
 
     def decorate(self, lease: Lease) -> InstanceInfo:
         """Fill the holder's `leaseInfo` and coordinating flag from its lease, in place (§6.8)."""

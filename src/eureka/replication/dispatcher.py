@@ -36,6 +36,7 @@ import msgspec
 
 from eureka.clock import Clock
 from eureka.errors import BadInput
+from eureka.lag import LagWindow
 from eureka.model import InstanceInfo
 
 from .protocol import Action, ReplicationInstance, ReplicationItemResult
@@ -200,6 +201,12 @@ class DispatcherStats:
     items_failed: int
     mismatched_responses: int
     follow_ups: int
+    # From a change's submission (its first, if replaced while pending) to the peer's 2xx for
+    # that item; heartbeats, which change nothing, are not counted. Latest 2,048 / since start.
+    ack_lag_samples: int
+    ack_lag_p50_ms: int | None
+    ack_lag_p99_ms: int | None
+    ack_lag_max_ms: int | None
 
     def as_dict(self) -> dict[str, int | str | None]:
         return dataclasses.asdict(self)
@@ -233,6 +240,7 @@ class TaskDispatcher:
         self._items_failed = 0
         self._mismatched = 0
         self._follow_ups = 0
+        self._ack_lag = LagWindow()
 
     # ---------------------------------------------------------------- intake
 
@@ -346,10 +354,13 @@ class TaskDispatcher:
             self._mismatched += 1
             return []
         follow_ups: list[FollowUp] = []
+        now = self.clock.monotonic()
         for task, result in zip(batch.tasks, results, strict=True):
             code = result.status_code
             if 200 <= code < 300:
                 self._items_succeeded += 1
+                if task.item.action is not Action.HEARTBEAT:
+                    self._ack_lag.record(round((now - task.queued_at) * 1000))
                 continue
             self._items_failed += 1
             item = task.item
@@ -408,6 +419,7 @@ class TaskDispatcher:
 
     def stats(self) -> DispatcherStats:
         now = self.clock.monotonic()
+        ack = self._ack_lag.stats()
         oldest_age = 0.0
         if self._pending:
             oldest_age = now - next(iter(self._pending.values())).queued_at
@@ -436,4 +448,8 @@ class TaskDispatcher:
             items_failed=self._items_failed,
             mismatched_responses=self._mismatched,
             follow_ups=self._follow_ups,
+            ack_lag_samples=ack.samples,
+            ack_lag_p50_ms=ack.p50_ms,
+            ack_lag_p99_ms=ack.p99_ms,
+            ack_lag_max_ms=ack.max_ms,
         )

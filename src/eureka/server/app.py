@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import random
 from collections.abc import Callable
 from importlib import resources
 from time import perf_counter
@@ -25,7 +26,9 @@ from eureka.errors import BadInput, Denied
 from eureka.model import InstanceInfo, InstanceStatus
 from eureka.registry import Registry, RenewOutcome, ResponseCache
 from eureka.registry.cache_key import Accept, ApiVersion, CacheKey, EntityType, Format
+from eureka.registry.cursor_payloads import CursorPayloads, PayloadShape
 from eureka.registry.remote_regions import RemoteRegions
+from eureka.registry.response_cache import CachedPayload
 from eureka.replication.protocol import (
     Action,
     ReplicationInstance,
@@ -66,6 +69,7 @@ from eureka.server.status import (
 if TYPE_CHECKING:
     from eureka.replication.anti_entropy import AntiEntropyStats
     from eureka.server.cluster import SyncResult
+from eureka.server.watch import WatchHub
 
 
 class AntiEntropySource(Protocol):
@@ -130,11 +134,23 @@ class EurekaApp:
             config.my_url or f"{config.host}:{config.port}", self.started_ms
         )
         self._epoch_header = (propagation.EPOCH, self.epoch)
-        self._features_header = (propagation.FEATURES, "digest")
+        features = (
+            "digest,subset" if config.registry.disable_delta else "cursor,watch,digest,subset"
+        )
+        self._features_header = (propagation.FEATURES, features)
+        # Cursor deltas and subsets (not legacy keys: the response cache does not hold them),
+        # and the held watches.
+        self.payloads = CursorPayloads(
+            registry,
+            gzip_level=config.gzip_level,
+            expiry_ms=config.registry.response_cache_auto_expiration_in_seconds * 1000,
+        )
+        self.watch = WatchHub(registry, clock)
+        self._rng = random.Random()
         # Revisions describe cached payloads only when the read-write tier serves them (the
         # read-only tier may be 30 s old) and no remote region's data is merged into them.
         self._cache_is_current = not config.registry.use_read_only_response_cache
-        self._digests_memo: tuple[int, tuple[str, ...] | None, bytes] | None = None
+        self._digests_memo: tuple[int, frozenset[str] | None, bytes] | None = None
         # None when off: then neither costs the hot path more than an attribute test.
         self.auth = Authenticator(config.auth, clock) if config.auth.enabled else None
         self.fetch_limiter = (
@@ -174,6 +190,9 @@ class EurekaApp:
         if type(result) is Response:
             # Every handler builds its own header list, so this never touches a shared one.
             result.headers.append(self._features_header)
+        # After every request, so after every write (one integer compare when nothing changed):
+        # the held watches that a change concerns are woken in this same turn of the loop.
+        self.watch.unpark_ready()
         if tallies is not None:
             # The application's own time: a held request is counted when it is parked.
             status = result.status if type(result) is Response else PARKED
@@ -413,19 +432,179 @@ class EurekaApp:
         return self.ready and self.registry.should_allow_access(remote_region_required)
 
     def _apps(self, request: Request, target: Route) -> Response:
-        regions = _regions(parse_query(request.query).get("regions"))
+        params = parse_query(request.query)
+        if "apps" in params:
+            return self._subset_full(request, target, params)
+        regions = _regions(params.get("regions"))
         if not self._allow(remote_region_required=bool(regions)):
             return empty(403)
         return self._cached(request, self._key(request, target, EntityType.ALL_APPS, "", regions))
 
-    def _delta(self, request: Request, target: Route) -> Response:
-        regions = _regions(parse_query(request.query).get("regions"))
+    def _delta(self, request: Request, target: Route) -> Response | Parked:
+        params = parse_query(request.query)
+        if "since" in params or "wait" in params or "apps" in params:
+            return self._propagation_delta(request, target, params)
+        regions = _regions(params.get("regions"))
         if self.config.registry.disable_delta or not self._allow(
             remote_region_required=bool(regions)
         ):
             return empty(403)
         key = self._key(request, target, EntityType.ALL_APPS_DELTA, "", regions)
         return self._cached(request, key)
+
+    # -- cursors, watches, subsets (docs/design/propagation.md) ------------------------------
+
+    def _subset_full(self, request: Request, target: Route, params: dict[str, str]) -> Response:
+        """`GET /apps?apps=A,B`: the full view of some applications, their hash and digest."""
+        apps = _subset(params)
+        if not self._allow():
+            return empty(403)
+        payload = self.payloads.full(apps, _shape(request, target), self.clock.now_ms())
+        registry = self.registry
+        return self._payload_response(
+            request, payload, registry.revision, registry.subset_digest(apps)
+        )
+
+    def _propagation_delta(
+        self, request: Request, target: Route, params: dict[str, str]
+    ) -> Response | Parked:
+        """`GET /apps/delta?since=R[&wait=S][&apps=A,B]`, or `?apps=A,B` (the legacy window of
+        some applications)."""
+        apps = _subset(params) if "apps" in params else None
+        if "regions" in params:
+            raise BadInput("since, wait and apps serve the local registry: drop regions")
+        raw_since = params.get("since")
+        if raw_since is None and "wait" in params:
+            raise BadInput("wait needs since (the revision to watch from)")
+        since = None if raw_since is None else propagation.parse_since(raw_since)
+        wait_s = propagation.parse_wait(params["wait"]) if "wait" in params else None
+        epoch = request.header(propagation.EPOCH) or params.get("epoch", "")
+        if since is not None and not epoch:
+            raise BadInput("since needs the epoch it belongs to (X-Eureka-Epoch or epoch=)")
+        if self.config.registry.disable_delta or not self._allow():
+            return empty(403)
+        registry = self.registry
+        shape = _shape(request, target)
+        now_ms = self.clock.now_ms()
+        if since is None:
+            assert apps is not None
+            payload = self.payloads.window(apps, shape, now_ms)
+            return self._payload_response(
+                request, payload, registry.revision, registry.subset_digest(apps)
+            )
+        gone = self._cursor_gone(epoch, since)
+        if gone is not None:
+            return gone
+        delta = self.payloads.cursor(since, apps, shape, now_ms)
+        assert delta is not None  # `_cursor_gone` checked the range
+        gzip = request.accepts_gzip
+        if wait_s is None:
+            return self._cursor_response(gzip, delta.payload, apps, features=False)
+        answer = functools.partial(self._held_answer, since, apps, shape, gzip)
+        monotonic = self.clock.monotonic()
+        earliest = self._earliest(since, now_ms, monotonic)
+        if delta.changed:
+            if earliest is None:
+                return self._cursor_response(gzip, delta.payload, apps, features=False)
+            # Under churn: at most one answer per watcher per min-interval, with all changes.
+            return self.watch.park(
+                since, apps, deadline=earliest, answer=answer, earliest=earliest, changed=True
+            )
+        hold = wait_s + self._rng.uniform(0.0, wait_s / 16)
+        return self.watch.park(
+            since, apps, deadline=monotonic + hold, answer=answer, earliest=earliest
+        )
+
+    def _earliest(self, since: int, now_ms: int, monotonic: float) -> float | None:
+        """When a watch from `since` may be answered: `watch-min-interval-ms` after change
+        `since`, which is about when this watcher got its previous answer. None: at once."""
+        interval = self.config.watch_min_interval_ms
+        changed_ms = self.registry.change_time_ms(since) if interval > 0 else None
+        if changed_ms is None or changed_ms + interval <= now_ms:
+            return None
+        return monotonic + (changed_ms + interval - now_ms) / 1000
+
+    def _cursor_gone(self, epoch: str, since: int) -> Response | None:
+        """410 when `since` cannot be answered from here: another epoch, ahead, too old."""
+        registry = self.registry
+        if epoch != self.epoch:
+            reason = f"epoch {epoch} is not this server's {self.epoch} (restarted, or another node)"
+        elif since > registry.revision:
+            reason = f"revision {since} is ahead of this server's {registry.revision}"
+        elif since < registry.oldest_revision:
+            reason = (
+                f"revision {since} is older than the change log holds"
+                f" (oldest {registry.oldest_revision})"
+            )
+        else:
+            return None
+        response = text(410, reason)
+        response.headers += [self._epoch_header, (propagation.REVISION, str(registry.revision))]
+        return response
+
+    def _held_answer(
+        self, since: int, apps: frozenset[str] | None, shape: PayloadShape, gzip: bool
+    ) -> tuple[Response, int | None]:
+        """A held watch resumes: its changes (200), nothing (304), or 410 if its revision fell
+        out of the log meanwhile."""
+        delta = self.payloads.cursor(since, apps, shape, self.clock.now_ms())
+        if delta is None:
+            gone = self._cursor_gone(self.epoch, since)
+            assert gone is not None
+            gone.headers.append(self._features_header)
+            return gone, None
+        if not delta.changed:
+            headers = self._state_headers(delta.revision, apps)
+            headers.append(self._features_header)
+            return Response(304, headers, b""), None
+        return (
+            self._cursor_response(gzip, delta.payload, apps, features=True),
+            delta.first_change_ms,
+        )
+
+    def _cursor_response(
+        self,
+        gzip: bool,
+        payload: CachedPayload,
+        apps: frozenset[str] | None,
+        *,
+        features: bool,
+    ) -> Response:
+        if gzip:
+            headers = [("content-type", payload.content_type), ("content-encoding", "gzip")]
+            body = payload.gzip
+        else:
+            headers = [("content-type", payload.content_type)]
+            body = payload.body
+        headers.append(("vary", "Accept-Encoding"))
+        headers += self._state_headers(self.registry.revision, apps)
+        if features:
+            headers.append(self._features_header)
+        return Response(200, headers, body)
+
+    def _payload_response(
+        self, request: Request, payload: CachedPayload, revision: int, digest: int
+    ) -> Response:
+        gzip = request.accepts_gzip
+        headers = [("content-type", payload.content_type)]
+        if gzip:
+            headers.append(("content-encoding", "gzip"))
+        headers += [
+            ("vary", "Accept-Encoding"),
+            self._epoch_header,
+            (propagation.REVISION, str(revision)),
+            (propagation.DIGEST, format_digest(digest)),
+        ]
+        return Response(200, headers, payload.gzip if gzip else payload.body)
+
+    def _state_headers(self, revision: int, apps: frozenset[str] | None) -> list[tuple[str, str]]:
+        registry = self.registry
+        digest = registry.digest if apps is None else registry.subset_digest(apps)
+        return [
+            self._epoch_header,
+            (propagation.REVISION, str(revision)),
+            (propagation.DIGEST, format_digest(digest)),
+        ]
 
     def _app(self, request: Request, target: Route) -> Response | Parked:
         # JAX-RS prefers the literal path: "/apps/delta" is the delta, whatever the case rules.
@@ -624,6 +803,7 @@ class EurekaApp:
             rate_limiter=None
             if self.fetch_limiter is None
             else RateLimiterStatus(enabled=True, **self.fetch_limiter.stats()),
+            watch=self.watch.stats(),
         )
 
 
@@ -725,6 +905,19 @@ def _required_status(value: str | None) -> InstanceStatus:
         return InstanceStatus(value or "")
     except ValueError:
         raise BadInput(_BAD_STATUS) from None
+
+
+def _subset(params: dict[str, str]) -> frozenset[str]:
+    if "regions" in params:
+        raise BadInput("apps serves the local registry: it cannot be combined with regions")
+    return propagation.parse_apps(params["apps"])
+
+
+def _shape(request: Request, target: Route) -> PayloadShape:
+    is_json = request.wants_json
+    return PayloadShape(
+        Format.JSON if is_json else Format.XML, request.compact, target.v1 and not is_json
+    )
 
 
 def _regions(value: str | None) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+from collections.abc import Callable
 
 import httpx
 
@@ -89,6 +90,9 @@ class PeerCluster:
         self._refresher: asyncio.Task[None] | None = None
         self.sync_result: SyncResult | None = None
         self._mine: set[str] = set()
+        # Told after this layer changes the registry (start-up sync, adopted peer copies), so
+        # that held watches see those changes: the node wires the watch hub here.
+        self.on_change: Callable[[], None] = _nothing
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -236,6 +240,7 @@ class PeerCluster:
                     continue
                 self.registry.register(instance, is_replication=True)
                 copied_ids.add(key)
+            self.on_change()
         return SyncResult(len(copied_ids), answered, tuple(unreachable))
 
     # -- Replicator ------------------------------------------------------------------------------
@@ -299,6 +304,11 @@ class PeerCluster:
                     follow_up.app_name, follow_up.id, overridden
                 )
             self.registry.register(peer_copy, is_replication=True)
+            self.on_change()
 
     def peer_stats(self) -> dict[str, DispatcherStats]:
         return {url: node.stats() for url, node in self.nodes.items()}
+
+
+def _nothing() -> None:
+    pass

@@ -81,7 +81,10 @@ class Node:
             self.cache,
             config.registry,
             heap_trim_interval_s=config.heap_trim_interval_ms / 1000,
+            watch=self.app.watch,
         )
+        if self.cluster is not None:
+            self.cluster.on_change = self.app.watch.unpark_ready
         # Started once the start-up sync is done (it needs the peers' HTTP client).
         self.anti_entropy: AntiEntropyRunner | None = None
 
@@ -146,9 +149,11 @@ class Node:
             http=cluster.http,
         )
         self.app.anti_entropy = self.anti_entropy
+        self.anti_entropy.on_change = self.app.watch.unpark_ready  # repairs wake watches too
         self.anti_entropy.start()
 
     async def stop(self) -> None:
+        self.app.watch.close()
         if self.anti_entropy is not None:
             await self.anti_entropy.stop()
         await self.timers.stop()
@@ -204,8 +209,13 @@ async def serve(config: ServerConfig) -> None:
     # Granian has just installed its own handlers and format: route them through ours.
     adopt_loggers()
     loop = asyncio.get_running_loop()
+
+    def shutdown() -> None:
+        node.app.watch.close()  # answer held watches now, so that none delays the stop
+        server.stop()  # type: ignore[no-untyped-call]
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, server.stop)
+        loop.add_signal_handler(sig, shutdown)
     try:
         await server.serve()
     finally:

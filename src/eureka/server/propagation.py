@@ -80,8 +80,8 @@ def parse_wait(value: str) -> float:
     return min(seconds, MAX_WAIT_S)
 
 
-def parse_apps(value: str) -> tuple[str, ...]:
-    """`apps=A,B`: upper-cased (application names are), trimmed, once each, sorted."""
+def parse_apps(value: str) -> frozenset[str]:
+    """`apps=A,B`: upper-cased (application names are), trimmed, once each."""
     names = {name.strip().upper() for name in value.split(",")}
     names.discard("")
     if not names:
@@ -90,7 +90,7 @@ def parse_apps(value: str) -> tuple[str, ...]:
         raise BadInput(f"apps may name at most {MAX_SUBSET_APPS} applications")
     if any(len(name) > _MAX_APP_NAME for name in names):
         raise BadInput(f"application names are at most {_MAX_APP_NAME} characters")
-    return tuple(sorted(names))
+    return frozenset(names)
 
 
 def digests_body(epoch: str, revision: int, total: int, apps: Mapping[str, int]) -> bytes:

@@ -20,6 +20,7 @@ import msgspec
 from eureka.registry import CacheStats, Registry
 from eureka.registry.remote_regions import RegionStats
 from eureka.registry.summary import STATUS_ORDER, RecentLease, RegistryStats
+from eureka.registry.watch import WatchStats
 from eureka.replication.anti_entropy import AntiEntropyStats
 from eureka.replication.dispatcher import DispatcherStats
 from eureka.urls import redact_url
@@ -146,6 +147,11 @@ class PeerStatus(msgspec.Struct, frozen=True):
     items_failed: int
     mismatched_responses: int
     follow_ups: int
+    # Change → the peer's acknowledgement of its item (docs/design/propagation.md).
+    ack_lag_samples: int
+    ack_lag_p50_ms: int | None
+    ack_lag_p99_ms: int | None
+    ack_lag_max_ms: int | None
     # Anti-entropy rounds with this peer (None while the node runs none).
     anti_entropy: AntiEntropyStats | None = None
 
@@ -194,6 +200,8 @@ class NodeStatus(msgspec.Struct, frozen=True, omit_defaults=True):
     remote_regions: dict[str, RegionStats] | None = None
     auth: AuthStatus = AuthStatus(enabled=False)
     rate_limiter: RateLimiterStatus = RateLimiterStatus(enabled=False)
+    # Held long-poll watches and their change → answer lag (docs/design/propagation.md).
+    watch: WatchStats | None = None
 
 
 def peer_status(
@@ -238,6 +246,10 @@ def peer_status(
         items_failed=stats.items_failed,
         mismatched_responses=stats.mismatched_responses,
         follow_ups=stats.follow_ups,
+        ack_lag_samples=stats.ack_lag_samples,
+        ack_lag_p50_ms=stats.ack_lag_p50_ms,
+        ack_lag_p99_ms=stats.ack_lag_p99_ms,
+        ack_lag_max_ms=stats.ack_lag_max_ms,
         anti_entropy=anti_entropy,
     )
 
@@ -268,6 +280,7 @@ def build_status(
     anti_entropy: Mapping[str, AntiEntropyStats] | None = None,
     auth: AuthStatus | None = None,
     rate_limiter: RateLimiterStatus | None = None,
+    watch: WatchStats | None = None,
 ) -> NodeStatus:
     sp = registry.self_preservation_state()
     engaged = sp.enabled and not sp.expiration_enabled
@@ -324,6 +337,7 @@ def build_status(
         remote_regions=None if remote_regions is None else dict(remote_regions),
         auth=AuthStatus(enabled=False) if auth is None else auth,
         rate_limiter=RateLimiterStatus(enabled=False) if rate_limiter is None else rate_limiter,
+        watch=watch,
     )
 
 

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 from eureka.registry import Registry, ResponseCache
 from eureka.registry.config import RegistryConfig
@@ -23,6 +24,14 @@ log = logging.getLogger("eureka.server")
 RENEWS_BUCKET_SECONDS = 60.0
 
 
+class WatchNotifier(Protocol):
+    """The held watches (`server.watch.WatchHub`): told after the timers change the registry."""
+
+    def unpark_ready(self) -> None: ...
+
+    def unpark_pruned(self) -> None: ...
+
+
 class Timers:
     def __init__(
         self,
@@ -33,8 +42,10 @@ class Timers:
         count_for_threshold: Callable[[], int] | None = None,
         renews_bucket_seconds: float = RENEWS_BUCKET_SECONDS,
         heap_trim_interval_s: float = 0.0,
+        watch: WatchNotifier | None = None,
     ) -> None:
         self.registry = registry
+        self.watch = watch
         self.cache = cache
         self.config = config
         self._count = count_for_threshold or registry.instance_count
@@ -99,6 +110,8 @@ class Timers:
 
     def _evict(self) -> None:
         evicted = self.registry.evict()
+        if self.watch is not None:
+            self.watch.unpark_ready()
         for info in evicted:
             log.info(
                 "evicted",
@@ -117,6 +130,8 @@ class Timers:
 
     def _prune(self) -> None:
         self.registry.prune_delta_queue()
+        if self.watch is not None:
+            self.watch.unpark_pruned()
 
     def _update_threshold(self) -> None:
         self.registry.update_renewal_threshold(self._count())
