@@ -6,6 +6,7 @@ what is tested is the wire: the held request, the change that wakes it, 304 on t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
@@ -242,3 +243,28 @@ def test_legacy_reads_are_unchanged_by_watchers_cursors_and_subsets(node: Server
     added = {k for k in again_full.headers if k.startswith("x-eureka-")}
     assert added == {"x-eureka-epoch", "x-eureka-revision", "x-eureka-digest", "x-eureka-features"}
     assert b"x-eureka" not in full.content.lower() and b"digest" not in full.content
+
+
+async def test_our_client_keeps_current_by_watch_with_one_full_fetch(node: ServerProcess) -> None:
+    from eureka.client import AsyncDiscoveryClient, load_config
+
+    config = load_config(
+        env={},
+        client={"service_url": {"defaultZone": node.url}, "register_with_eureka": False},
+    )
+    async with AsyncDiscoveryClient(config) as client:
+        started = time.monotonic()
+        _register(node.base, "PROP-W", "pw-1")
+        while client.get_application("PROP-W") is None:
+            assert time.monotonic() - started < 5, client.stats()
+            await asyncio.sleep(0.01)
+        seen = time.monotonic() - started
+        httpx.delete(f"{node.base}/eureka/apps/PROP-W/pw-1")
+        while client.get_application("PROP-W") is not None:
+            assert time.monotonic() - started < 5, client.stats()
+            await asyncio.sleep(0.01)
+        stats = client.stats()
+    assert stats.watch.watching and stats.watch.changes >= 2
+    assert stats.full_fetches == 1 and stats.watch.digest_mismatches == 0
+    assert stats.watch.repairs == 0
+    assert seen < 1.0
