@@ -476,6 +476,8 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "max_elements_in_peer_replication_pool": _at_least(1),
     "recent_list_size": _at_least(0),
     "heap_trim_interval_ms": _at_least(0),  # 0: off
+    # A minimum spacing of watch answers, not a loop's interval: 0 switches it off.
+    "watch_min_interval_ms": _at_least(0),
 }
 
 
