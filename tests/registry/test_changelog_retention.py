@@ -6,6 +6,7 @@ And issue 11 §1: when the retention timer moves the window, cached delta payloa
 from __future__ import annotations
 
 from eureka.codec import json as json_codec
+from eureka.model import ActionType
 from eureka.registry import CacheKey, EntityType, ResponseCache
 from eureka.registry.changelog import ChangeLog
 from eureka.registry.lease import Lease
@@ -121,3 +122,35 @@ def test_a_prune_invalidates_the_read_only_tier_on_its_next_refresh() -> None:
     assert _delta_ids(cache) == ["a-1", "b-1"]  # Java's read-only tier: up to 30 s behind
     cache.refresh_read_only()
     assert _delta_ids(cache) == ["b-1"]
+
+
+def test_beyond_the_window_gone_leases_keep_only_a_tombstone() -> None:
+    registry, clock = make_registry()
+    registry.register(instance("A", "a-1", metadata={"blob": "x" * 10_000}))
+    registry.register(instance("A", "a-2", metadata={"blob": "y" * 10_000}))
+    registry.cancel("A", "a-1")
+    clock.advance(181)
+    registry.prune_delta_queue()
+    entries = list(registry._log)
+    assert [e.lease.holder.metadata for e in entries if e.instance_id == "a-1"] == [{}, {}]
+    # The current lease is the registry's own, untouched.
+    current = [e for e in entries if e.instance_id == "a-2"]
+    assert current[0].lease.holder.metadata == {"blob": "y" * 10_000}
+    assert current[0].lease is registry._apps["A"]["a-2"]
+    # A cursor from before still says what became of a-1, and the full view is unchanged.
+    changes = registry.changes_since(0)
+    assert changes is not None
+    shown = {(i.id, i.action_type) for i in changes.applications.iter_instances()}
+    assert shown == {("a-1", ActionType.DELETED), ("a-2", ActionType.ADDED)}
+    assert registry.full_view().instance_count() == 1
+
+
+def test_a_superseded_lease_beyond_the_window_is_slimmed_too() -> None:
+    registry, clock = make_registry()
+    registry.register(instance("A", "a-1", dirty=1, metadata={"v": "1"}))
+    registry.register(instance("A", "a-1", dirty=2, metadata={"v": "2"}))
+    clock.advance(181)
+    registry.prune_delta_queue()
+    first, second = list(registry._log)
+    assert first.lease.holder.metadata == {}
+    assert second.lease.holder.metadata == {"v": "2"}

@@ -12,13 +12,15 @@ Java's `recentlyChangedQueue` does, so both views show each lease's current stat
 Two retentions, one list. The cursor log keeps entries for `retention_ms` (15 minutes by
 default) and at most `max_entries` of them *beyond* the window; the window is a floor inside
 it that no retention cuts into, so the legacy delta shows exactly what Java's would. Both move
-only when `prune` runs (the retention timer), as Java's queue does. Entries sit in a plain list
-with revision `floor + 1 + index`, so a cursor suffix is one slice.
+only when `prune` runs (the retention timer), as Java's queue does. Entries that leave the
+window are shown to the registry (`on_exit`), which slims those of gone leases: beyond the
+window, a cancelled or superseded instance must not keep its whole registration alive.
+Entries sit in a plain list with revision `floor + 1 + index`, so a cursor suffix is one slice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from eureka.registry.lease import Lease
@@ -143,10 +145,10 @@ class ChangeLog:
         )
         return self._revision
 
-    def prune(self, now_ms: int) -> int:
+    def prune(self, now_ms: int, on_exit: Callable[[ChangeEntry], None] | None = None) -> int:
         """The retention timer: move the window past entries added before `now − window_ms`
         (Java's test), then drop what the cursor log no longer keeps. Returns how many entries
-        left the window."""
+        left the window; `on_exit` sees each of them that the cursor log still keeps."""
         entries = self._entries
         count = len(entries)
         window_cutoff = now_ms - self._window_ms
@@ -161,6 +163,9 @@ class ChangeLog:
         while drop < window and entries[drop].time_ms < retention_cutoff:
             drop += 1
         drop = max(drop, min(window, count - self._max_entries))
+        if on_exit is not None:
+            for index in range(max(start, drop), window):
+                on_exit(entries[index])
         if drop:
             del entries[:drop]
             self._floor += drop

@@ -27,12 +27,19 @@ from eureka.model import (
     ActionType,
     Application,
     Applications,
+    DataCenterInfo,
     InstanceInfo,
     InstanceStatus,
 )
 from eureka.reconcile import hash_from_counts, reconcile_hash
 from eureka.registry.cancellations import Cancellations
-from eureka.registry.changelog import ChangeLog, ChangeSummary, group_latest, split_vips
+from eureka.registry.changelog import (
+    ChangeEntry,
+    ChangeLog,
+    ChangeSummary,
+    group_latest,
+    split_vips,
+)
 from eureka.registry.config import RegistryConfig
 from eureka.registry.eviction import EvictionCompensation, choose_victims, eviction_limit
 from eureka.registry.interning import share_repeated
@@ -116,6 +123,39 @@ class CursorLeases:
     apps_hashcode: str
     groups: dict[str, dict[str, Lease]]
     first_change_ms: int | None
+
+
+def _tombstone(lease: Lease) -> Lease:
+    """A gone lease reduced to what a change-log entry beyond the delta window is read for."""
+    holder = lease.holder
+    dci = holder.data_center_info
+    amazon_id = None if dci is None or not dci.metadata else dci.metadata.get("instance-id")
+    slim = InstanceInfo(
+        app=holder.app,
+        instance_id=holder.instance_id,
+        host_name=holder.host_name,
+        ip_addr=holder.ip_addr,
+        status=holder.status,
+        overridden_status=holder.overridden_status,
+        data_center_info=None
+        if dci is None
+        else DataCenterInfo(
+            dci.name, dci.class_name, None if amazon_id is None else {"instance-id": amazon_id}
+        ),
+        lease_info=holder.lease_info,
+        vip_address=holder.vip_address,
+        secure_vip_address=holder.secure_vip_address,
+        last_updated_timestamp=holder.last_updated_timestamp,
+        last_dirty_timestamp=holder.last_dirty_timestamp,
+        action_type=holder.action_type,
+    )
+    tombstone = Lease(slim, lease.duration_ms // 1000, lease.registration_ms)
+    tombstone.last_update_ms = lease.last_update_ms
+    tombstone.eviction_ms = lease.eviction_ms
+    tombstone.service_up_ms = lease.service_up_ms
+    tombstone.revision = lease.revision
+    tombstone.digest = lease.digest
+    return tombstone
 
 
 def _blank(value: str | None) -> bool:
@@ -786,7 +826,22 @@ class Registry:
     def prune_delta_queue(self) -> int:
         """§6.9 retention timer: entries older than the retention time leave the delta window
         (returns how many); the cursor log drops what its own retention no longer keeps."""
-        return self._log.prune(self._clock.now_ms())
+        slim: dict[Lease, Lease] = {}
+
+        def slim_if_gone(entry: ChangeEntry) -> None:
+            # Beyond the window, a lease that is no longer current is read for its identity,
+            # status and VIPs only (a DELETED entry of a cursor delta, a cache's VIP names):
+            # keep a tombstone, so the cursor log holds no registration's metadata alive.
+            lease = entry.lease
+            by_id = self._apps.get(entry.app)
+            if by_id is not None and by_id.get(entry.instance_id) is lease:
+                return
+            tombstone = slim.get(lease)
+            if tombstone is None:
+                tombstone = slim[lease] = _tombstone(lease)
+            entry.lease = tombstone
+
+        return self._log.prune(self._clock.now_ms(), slim_if_gone)
 
     def tick_renews_bucket(self) -> None:
         """Every 60 s: the current minute's renewals become `renews_last_min` (§6.11)."""
