@@ -40,11 +40,10 @@ class RegistryConfig:
     retention_time_in_ms_in_delta_queue: int = 180_000
     delta_retention_timer_interval_in_ms: int = 30_000
     disable_delta: bool = False
-    # The cursor log (docs/design/propagation.md, ours): how long `?since=R` can reach back, by
-    # time, and how many entries it keeps beyond the 3-minute delta window (which it always
-    # holds). A client whose revision is older gets 410 and repairs by digest. Both move on the
-    # delta retention timer, like the window.
+    # How far back `GET /apps/delta?since=R` reaches (docs/design/propagation.md); an older
+    # revision gets 410 and the client repairs by digest. Never less than the delta window.
     cursor_log_retention_ms: int = 900_000
+    # Changes the cursor log keeps beyond the 3-minute delta window (kept whole, as Java's).
     cursor_log_max_entries: int = 100_000
 
     # Response cache (§7).

@@ -84,10 +84,9 @@ class ServerConfig:
     datacenter: str = "default"
     # `GET /metrics` and the per-request tallies behind it; false leaves both out.
     metrics_enabled: bool = True
-    # Long-poll watches (docs/design/propagation.md): a watcher is answered at most once per
-    # this interval, counted from the change it already has. A first change after a quiet
-    # spell goes out at once; under churn each answer carries every change of the interval,
-    # so a thousand watchers cost a few answers per second each instead of one per change.
+    # A long-poll watcher is answered at most once per this interval, with every change of the
+    # interval (docs/design/propagation.md); the first change after a quiet spell goes out at
+    # once. 0: one answer per change.
     watch_min_interval_ms: int = 250
     registry: RegistryConfig = dataclasses.field(default_factory=RegistryConfig)
     # Peer replication (protocol.md §8.4, §11.2); our batching delay targets sub-second convergence.
