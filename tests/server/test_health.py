@@ -60,3 +60,27 @@ def test_unknown_actuator_paths_are_404_and_writes_405() -> None:
     assert t.get("/actuator/health/other").status == 404
     response = t.request("POST", "/actuator/health")
     assert getattr(response, "status", None) == 405
+
+
+def test_with_authenticated_reads_probes_stay_open_and_metrics_do_not() -> None:
+    import base64
+
+    from eureka.server.auth import encode_password
+    from tests.server.node_support import call, make_node
+
+    node, _ = make_node(
+        {
+            "eureka.server.auth.users.ops.password": encode_password("ops-secret", "sha256"),
+            "eureka.server.auth.users.ops.roles": "client",
+            "eureka.server.auth.read-access": "authenticated",
+        }
+    )
+    token = base64.b64encode(b"ops:ops-secret").decode()
+    for path in ("/actuator/health", "/actuator/health/liveness", "/actuator/health/readiness"):
+        assert call(node.app, "GET", path).status == 200, path
+    # Spring's Prometheus path is the /metrics route, with its policy: application names and
+    # counts are registry reads.
+    for path in ("/metrics", "/actuator/prometheus"):
+        assert call(node.app, "GET", path).status == 401, path
+        authorised = call(node.app, "GET", path, headers={"authorization": f"Basic {token}"})
+        assert authorised.status == 200 and b"eureka_registry_instances" in authorised.body

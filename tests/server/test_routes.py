@@ -34,3 +34,10 @@ def test_route(path: str, expected: Route) -> None:
 @pytest.mark.parametrize("path", ["/eureka/nothing", "/favicon.ico", "/eureka/x/y/apps"])
 def test_unknown_paths_do_not_route(path: str) -> None:
     assert route(path, PREFIX) is None
+
+
+def test_spring_boots_prometheus_path_is_the_metrics_route() -> None:
+    # So that it carries the metrics row's access policy, not the open health probes' one.
+    assert route("/actuator/prometheus", ("eureka",)) == Route("metrics", (), v1=False)
+    assert route("/eureka/actuator/prometheus", ("eureka",)) == Route("metrics", (), v1=False)
+    assert route("/actuator/health", ("eureka",)) == Route("actuator", ("health",), v1=False)

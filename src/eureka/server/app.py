@@ -704,7 +704,8 @@ class EurekaApp:
         return Response(200, [("content-type", METRICS_CONTENT_TYPE)], self.metrics.exposition())
 
     def _actuator(self, request: Request, target: Route) -> Response:
-        # Spring Boot's paths: /actuator/health[/liveness|/readiness], /actuator/prometheus.
+        # Spring Boot's paths: /actuator/health[/liveness|/readiness]. (/actuator/prometheus
+        # is routed to the /metrics row, server/routes.py.)
         match target.args:
             case ("health",):
                 return health.health(self._readiness())
@@ -712,8 +713,6 @@ class EurekaApp:
                 return health.liveness()
             case ("health", "readiness"):
                 return health.readiness(self._readiness())
-            case ("prometheus",):
-                return self._metrics(request, target)
         return text(404, "not found")
 
     def _readiness(self) -> health.Readiness:

@@ -36,6 +36,11 @@ RESOURCES = frozenset(
 )
 
 
+# Other names of a route: Spring Boot's Prometheus path is our `/metrics` row, so that it gets
+# that row's access policy (read), not the open one of the actuator's health probes.
+_ALIASES: dict[tuple[str, ...], tuple[str, ...]] = {("actuator", "prometheus"): ("metrics",)}
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Route:
     resource: str  # one of RESOURCES, or "" for the dashboard root
@@ -55,4 +60,7 @@ def route(path: str, prefix_segments: tuple[str, ...]) -> Route | None:
             return None
         v1 = segments[0].lower() == "v1"
         segments = segments[1:]
+    alias = _ALIASES.get(tuple(segments))
+    if alias is not None:
+        segments = list(alias)
     return Route(segments[0], tuple(segments[1:]), v1=v1)
