@@ -182,3 +182,18 @@ def test_spring_environment_and_datacenter_keys_configure_the_status() -> None:
         environ={}, overrides={"eureka.environment": "prod", "eureka.datacenter": "cloud"}
     )
     assert (config.environment, config.datacenter) == ("prod", "cloud")
+
+
+def test_spring_environment_variables_name_the_environment_and_datacenter() -> None:
+    from eureka.server.config import env_name, load_config, setting_key
+
+    config = load_config(environ={"EUREKA_ENVIRONMENT": "prod", "EUREKA_DATACENTER": "cloud"})
+    assert (config.environment, config.datacenter) == ("prod", "cloud")
+    # What docs and `eureka config` name is the spelling that works.
+    assert (setting_key("environment"), env_name("environment")) == (
+        "eureka.environment",
+        "EUREKA_ENVIRONMENT",
+    )
+    # Flags beat the environment, as for every other setting.
+    flagged = load_config(environ={"EUREKA_ENVIRONMENT": "prod"}, overrides={"environment": "dev"})
+    assert flagged.environment == "dev"

@@ -234,6 +234,9 @@ _SPRING_SPELLING = {
     "retention_time_in_ms_in_delta_queue": "retention-time-in-m-s-in-delta-queue",
     "number_registry_sync_retries": "registry-sync-retries",
 }
+# Spring Cloud keeps these two at `eureka.environment` / `eureka.datacenter` (no `server.`), so
+# their environment variables are `EUREKA_ENVIRONMENT` / `EUREKA_DATACENTER`.
+_EUREKA_TOP_LEVEL = ("environment", "datacenter")
 _INSTANCE_REGISTRY = ("expected_number_of_clients_sending_renews", "default_open_for_traffic_count")
 _LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 _LOG_FORMATS = ("text", "json")
@@ -312,6 +315,8 @@ def setting_key(path: str) -> str:
         return "server.ssl." + name.removeprefix("ssl_").replace("_", "-")
     if name == "tls_trust_store":
         return "eureka.client.tls.trust-store"
+    if name in _EUREKA_TOP_LEVEL:
+        return f"eureka.{name}"
     kebab = _SPRING_SPELLING.get(name, name.replace("_", "-"))
     if name in ("remote_region_urls_with_name", "remote_region_app_whitelist"):
         return f"eureka.server.{kebab}.<region>"
@@ -657,7 +662,8 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
 
 
 def _env_entries(environ: Mapping[str, str]) -> tuple[list[_Entry], list[IgnoredSetting]]:
-    """`EUREKA_SERVER_*`, `EUREKA_INSTANCE_REGISTRY_*`, `EUREKA_CLIENT_SERVICEURL_*` and Spring
+    """`EUREKA_SERVER_*`, `EUREKA_INSTANCE_REGISTRY_*`, `EUREKA_CLIENT_SERVICEURL_*`,
+    `EUREKA_ENVIRONMENT` / `EUREKA_DATACENTER` and Spring
     Boot's `SERVER_PORT` / `SERVER_ADDRESS` (Spring's relaxed binding). Other `EUREKA_*`
     variables belong to clients, or are Kubernetes service links: never ours."""
     entries: list[_Entry] = []
@@ -681,7 +687,9 @@ def _env_entries(environ: Mapping[str, str]) -> tuple[list[_Entry], list[Ignored
         if not upper.startswith("EUREKA_"):
             continue
         tail = upper.removeprefix("EUREKA_")
-        if tail.startswith(("SERVER_AUTH_", "AUTH_")):
+        if tail.lower() in _EUREKA_TOP_LEVEL:
+            entries.append(_Entry(f"eureka.{tail.lower()}", value, name))
+        elif tail.startswith(("SERVER_AUTH_", "AUTH_")):
             setting = tail.split("AUTH_", 1)[1].lower().replace("_", "-")
             entries.append(_Entry(f"eureka.server.auth.{setting}", value, name))
         elif tail.startswith(("CLIENT_SERVICE_URL_", "CLIENT_SERVICEURL_")):
