@@ -270,6 +270,9 @@ def test_the_banner_shows_engaged_self_preservation_with_live_numbers(browser: A
     # Self-preservation on, as Spring Cloud runs it: a fresh node has measured no minute of
     # renewals yet, so expiry is suspended until renewals exceed the threshold. A lease of one
     # second that is never renewed expires and is kept: the banner counts it without reload.
+    # (A node going from calm to engaged needs real minutes of renewals, too slow for a browser
+    # test: tests/server/test_status.py follows that transition on the manual clock, and the
+    # page's banner renders whatever the status says, as this test shows.)
     settings = {**FAST_SETTINGS, "eureka.server.enable-self-preservation": "true"}
     with ServerProcess(settings=settings) as node:
         for n in range(6):

@@ -108,6 +108,27 @@ def test_status_explains_engaged_self_preservation_and_counts_expired_leases() -
     assert sp["renewal_percent_threshold"] == 0.85
 
 
+def test_self_preservation_engages_when_a_minute_of_renewals_falls_below_the_threshold() -> None:
+    # What the dashboard's banner follows: not engaged while renewals beat the threshold, engaged
+    # (with the numbers in words) once a minute brings fewer. A fresh node is engaged from the
+    # start, as Java's: no full minute has been measured yet.
+    t = make_app()
+    assert _status(t)["self_preservation"]["engaged"] is True
+    for n in range(3):
+        t.registry.register(instance("APP", f"i-{n}"))
+    threshold = _status(t)["self_preservation"]["threshold"]
+    assert threshold > 0
+    for _ in range(threshold + 1):
+        assert t.registry.renew("APP", "i-0", is_replication=False)
+    t.registry.tick_renews_bucket()
+    calm = _status(t)["self_preservation"]
+    assert (calm["engaged"], calm["expiration_enabled"], calm["reason"]) == (False, True, None)
+    t.registry.tick_renews_bucket()  # a minute with no renewals
+    engaged = _status(t)["self_preservation"]
+    assert (engaged["engaged"], engaged["expiration_enabled"]) == (True, False)
+    assert "0 renewals were received in the last minute" in engaged["reason"]
+
+
 def test_self_preservation_switched_off_is_not_engaged() -> None:
     t = make_app(enable_self_preservation=False)
     sp = _status(t)["self_preservation"]
