@@ -166,3 +166,27 @@ def test_a_server_that_cannot_start_says_why_in_one_line() -> None:
     errors = [line for line in done.stderr.splitlines() if line.startswith("eureka:")]
     assert len(errors) == 1 and "in use" in errors[0].lower(), done.stderr
     assert "Traceback" not in done.stderr and "backtrace" not in done.stderr
+
+
+def test_the_server_urls_default_to_the_local_node_or_springs_variable() -> None:
+    from eureka.cli.remote import DEFAULT_URL, URL_VARIABLE, server_urls
+
+    assert server_urls((), environ={}) == [DEFAULT_URL] == ["http://127.0.0.1:8761/eureka/"]
+    spring = {URL_VARIABLE: "http://a:8761/eureka/, http://b:8761/eureka/"}
+    assert server_urls((), environ=spring) == ["http://a:8761/eureka/", "http://b:8761/eureka/"]
+    # --server wins over the variable; repeated or comma-separated, kept in order.
+    given = ("http://c:1/eureka/,http://d:2/eureka/", "http://e:3/eureka/")
+    assert server_urls(given, environ=spring) == [
+        "http://c:1/eureka/",
+        "http://d:2/eureka/",
+        "http://e:3/eureka/",
+    ]
+
+
+def test_a_bad_server_url_is_one_line_with_exit_status_2() -> None:
+    done = _run("apps", "--server", "ftp://nowhere/eureka/")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "eureka: not an http(s) service URL: 'ftp://nowhere/eureka/'"
+    ]
+    assert "Traceback" not in done.stderr
