@@ -165,6 +165,21 @@ def test_a_registered_instance_appears_without_reload(browser: Any, server: Serv
     eventually(lambda: not css(browser, 'tr[data-app="PAYMENTS"]'))
 
 
+def test_the_watch_shows_a_registration_long_before_the_next_poll(
+    browser: Any, server: ServerProcess
+) -> None:
+    # A poll every 10 minutes: what shows up within seconds came by the long-poll watch.
+    browser.get(f"{server.base}/?refresh=600000&page={PAGE}")
+    eventually(lambda: browser.execute_script("return document.body.dataset.renders"))
+    assert not css(browser, 'tr[data-app="WATCHED"]')
+    register(server, "WATCHED", "watched-1")
+    row = eventually(lambda: css(browser, 'tr[data-app="WATCHED"]'), timeout=10)[0]
+    assert "UP (1)" in row.text
+    assert int(browser.execute_script("return document.body.dataset.watchChanges || 0")) >= 1
+    httpx.delete(f"{server.base}/eureka/apps/WATCHED/watched-1")
+    eventually(lambda: not css(browser, 'tr[data-app="WATCHED"]'), timeout=10)
+
+
 def test_paging_and_the_filter_reach_every_instance(browser: Any, server: ServerProcess) -> None:
     open_dashboard(browser, server)
     browser.find_element("css selector", 'tr[data-app="CATALOG"]').click()

@@ -1,5 +1,6 @@
 // eureka-py dashboard. Renders the node's status and its applications from JSON and keeps them
-// current by polling, without reloading the page.
+// current by polling, without reloading the page; where the server offers the long-poll watch
+// (docs/design/propagation.md), a registry change refreshes the page at once.
 //
 // Every registry-provided string (application names, instance ids, host names, metadata, URLs)
 // is attacker-controlled: it only ever reaches the page through textContent or an attribute
@@ -497,9 +498,11 @@
 
   let timer = null;
   let generation = 0;
+  let lastRefreshAt = 0;
 
   async function refresh() {
     clearTimeout(timer);
+    lastRefreshAt = Date.now();
     const mine = ++generation;
     await guarded(async () => {
       const appsUrl = `${apiBase}summary/apps` + (state.filter ? `?q=${encodeURIComponent(state.filter)}` : "");
@@ -513,6 +516,67 @@
     if (mine !== generation) return;
     render();
     timer = setTimeout(refresh, refreshMs);
+  }
+
+  // -- the watch -----------------------------------------------------------------------------
+  // Against a server that advertises the long-poll watch (`X-Eureka-Features: watch`), a change
+  // to the registry refreshes the page at once instead of at the next poll. The poll stays, for
+  // what moves without a registry change (time, renewals, peers). At most one watch-driven
+  // refresh a second: a churning fleet must not turn the page into a busy loop. A server
+  // without the watch (or one that fails) leaves the page to the poll alone.
+  const WATCH_WAIT_S = 30;
+  const WATCH_MIN_GAP_MS = 1000;
+
+  function refreshSoon() {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, Math.max(0, lastRefreshAt + WATCH_MIN_GAP_MS - Date.now()));
+  }
+
+  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  async function watch() {
+    const accept = { Accept: "application/json" };
+    let epoch = null;
+    let revision = null;
+    for (;;) {
+      let response;
+      try {
+        if (epoch === null) {
+          response = await fetch(`${apiBase}apps/delta`, { headers: accept, cache: "no-store" });
+          await response.arrayBuffer();
+          const features = (response.headers.get("X-Eureka-Features") || "").split(",");
+          if (response.ok && !features.map((f) => f.trim()).includes("watch")) return;
+          epoch = response.ok ? response.headers.get("X-Eureka-Epoch") : null;
+          revision = response.headers.get("X-Eureka-Revision");
+          if (epoch === null || revision === null) {
+            epoch = null;
+            await pause(refreshMs); // not readable yet (a node still syncing): try again
+          }
+          continue;
+        }
+        const query = `since=${encodeURIComponent(revision)}&wait=${WATCH_WAIT_S}`;
+        response = await fetch(`${apiBase}apps/delta?${query}`, {
+          headers: { ...accept, "X-Eureka-Epoch": epoch },
+          cache: "no-store",
+        });
+        await response.arrayBuffer();
+      } catch (error) {
+        await pause(refreshMs); // the server is away: the poll shows it; try again
+        continue;
+      }
+      if (response.status === 200 || response.status === 304) {
+        revision = response.headers.get("X-Eureka-Revision") || revision;
+        if (response.status === 200) {
+          body.dataset.watchChanges = String(Number(body.dataset.watchChanges || 0) + 1);
+          refreshSoon();
+        }
+      } else {
+        // 410 (a restart, or history beyond the log) or anything else: start over.
+        epoch = null;
+        refreshSoon();
+        if (response.status !== 410) await pause(refreshMs);
+      }
+    }
   }
 
   // -- controls -----------------------------------------------------------------------------
@@ -547,4 +611,5 @@
   render();
   body.dataset.firstRenderMs = performance.now().toFixed(1);
   timer = setTimeout(refresh, refreshMs);
+  watch();
 })();
