@@ -8,9 +8,7 @@ page per application, fetched six at a time).
 
 from __future__ import annotations
 
-import shutil
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
@@ -65,18 +63,9 @@ def _server_side(server: ServerProcess) -> list[tuple[str, str, str, str]]:
 
 
 def _browser_side(server: ServerProcess) -> list[tuple[str, str]]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    from tests.browser.conftest import FLAGS
+    from tests.browser.conftest import chromium
 
-    profile = tempfile.mkdtemp(prefix="eureka-bench-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    try:
+    with chromium("eureka-bench-chromium-") as driver:
         first, loaded, expand, render = [], [], [], []
         for _ in range(5):
             driver.get(f"{server.base}/?refresh=600000")
@@ -110,9 +99,6 @@ def _browser_side(server: ServerProcess) -> list[tuple[str, str]]:
             ),
             (f"one re-render with {INSTANCES:,} rows open", f"{statistics.median(render):.1f} ms"),
         ]
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def run() -> None:

@@ -10,11 +10,13 @@ committed copies, so the pages can be looked at without running anything.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,18 +38,14 @@ FLAGS = (
 )
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip(
-            "headless browser tests need Debian's chromium and chromium-driver "
-            "(/usr/bin/chromium, /usr/bin/chromedriver); `make test` installs them with "
-            "apt-get when run as root"
-        )
+@contextlib.contextmanager
+def chromium(prefix: str = "eureka-chromium-") -> Iterator[Any]:
+    """A headless Chromium driven by Selenium, with a profile of its own removed afterwards
+    (the browser tests and bench/bench_dashboard.py start it the same way)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    profile = tempfile.mkdtemp(prefix="eureka-chromium-")
+    profile = tempfile.mkdtemp(prefix=prefix)
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in FLAGS:
@@ -59,6 +57,18 @@ def browser() -> Iterator[object]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip(
+            "headless browser tests need Debian's chromium and chromium-driver "
+            "(/usr/bin/chromium, /usr/bin/chromedriver); `make test` installs them with "
+            "apt-get when run as root"
+        )
+    with chromium() as driver:
+        yield driver
 
 
 def screenshot(driver: object, name: str, width: int = 1440) -> Path:
