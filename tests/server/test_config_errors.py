@@ -207,6 +207,24 @@ def test_kubernetes_service_links_and_client_variables_are_not_settings() -> Non
     assert {i.key for i in report.ignored} >= {"EUREKA_SERVER_PORT", "EUREKA_SERVER_SERVICE_HOST"}
 
 
+def test_a_bare_eureka_variable_is_not_read_and_names_springs_form() -> None:
+    environ = {
+        "EUREKA_ENABLE_SELF_PRESERVATION": "false",
+        "EUREKA_RENEWAL_PERCENT_THRESHOLD": "0.5",
+    }
+    report = load_config_report(environ=environ)
+    assert report.config.registry.enable_self_preservation is True  # not read
+    reasons = {i.key: i.reason for i in report.ignored}
+    assert reasons == {
+        "EUREKA_ENABLE_SELF_PRESERVATION": (
+            "not read: Spring's form is EUREKA_SERVER_ENABLE_SELF_PRESERVATION"
+        ),
+        "EUREKA_RENEWAL_PERCENT_THRESHOLD": (
+            "not read: Spring's form is EUREKA_SERVER_RENEWAL_PERCENT_THRESHOLD"
+        ),
+    }
+
+
 def test_every_value_records_its_source(tmp_path: Path) -> None:
     path = tmp_path / "eureka.yml"
     path.write_text(

@@ -119,6 +119,11 @@ def server(**flags: Any) -> int:
                 "setting has no effect in eureka-py",
                 extra={"fields": {"key": item.key, "where": item.where}},
             )
+        elif "Spring's form" in item.reason:
+            log.warning(
+                "environment variable not read",
+                extra={"fields": {"key": item.key, "reason": item.reason}},
+            )
     try:
         _run_loop(serve(config))
     except KeyboardInterrupt:

@@ -703,6 +703,13 @@ def _env_entries(environ: Mapping[str, str]) -> tuple[list[_Entry], list[Ignored
                 entries.append(_Entry(rest, value, name))
         elif tail.startswith("INSTANCE_REGISTRY_"):
             entries.append(_Entry(tail.removeprefix("INSTANCE_REGISTRY_"), value, name))
+        elif not _SERVICE_LINK.fullmatch(tail) and (found := _lookup([normalise_key(tail)])):
+            # `EUREKA_ENABLE_SELF_PRESERVATION` is not Spring's form: say which one works,
+            # rather than let a setting the user believes in go unread.
+            section, known = found
+            path = f"registry.{known.name}" if section == "registry" else known.name
+            reason = f"not read: Spring's form is {env_name(path)}"
+            ignored.append(IgnoredSetting(name, name, reason))
     return entries, ignored
 
 
