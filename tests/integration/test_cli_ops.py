@@ -305,3 +305,22 @@ def test_watch_long_polls_exactly_when_the_server_advertises_it(
     assert ("long-poll watch" in announced) is long_poll, (features, announced)
     assert ("delta polling" in announced) is not long_poll
     assert json.loads(out)["change"] == "added"
+
+
+def test_a_second_server_on_a_busy_port_refuses_to_start(shared_server: ServerProcess) -> None:
+    # The first node's listener is granian's, bound with SO_REUSEPORT: without the check the
+    # second would start too and the kernel would split clients between two registries.
+    second = subprocess.run(
+        [sys.executable, "-m", "eureka", "server", "--port", str(shared_server.port)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert second.returncode == 1
+    errors = [line for line in second.stderr.splitlines() if line.startswith("eureka:")]
+    assert errors == [
+        f"eureka: the server stopped: 127.0.0.1:{shared_server.port} is already in use"
+    ]
+    assert "Traceback" not in second.stderr
+    assert httpx.get(f"{shared_server.base}/eureka/status", timeout=5).status_code == 200

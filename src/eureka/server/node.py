@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -193,7 +195,29 @@ def _remote_regions_config(config: ServerConfig) -> RemoteRegionsConfig:
     )
 
 
+def claim_port(host: str, port: int) -> None:
+    """Fail when something already listens on host:port.
+
+    Granian binds with SO_REUSEPORT, so a second node on a busy port would start silently and the
+    kernel would split clients between two different registries. A probe bound without
+    SO_REUSEPORT (but with SO_REUSEADDR, so that a restart is not refused over TIME_WAIT
+    connections) fails when any listener holds the port, including a SO_REUSEPORT one. It is
+    closed before granian binds: a race remains only with another node starting in that instant.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                shown = f"[{host}]" if family == socket.AF_INET6 else host
+                raise OSError(exc.errno, f"{shown}:{port} is already in use") from None
+            raise
+
+
 async def serve(config: ServerConfig) -> None:
+    claim_port(config.host, config.port)
     node = Node(config)
     server = Server(
         RsgiAdapter(node.app, on_start=node.start),
