@@ -261,6 +261,38 @@ async def test_one_change_wakes_every_held_request() -> None:
     assert (stats.watchers, stats.answered, stats.peak_watchers) == (0, 500, 500)
 
 
+async def test_watches_woken_together_share_an_answer_only_when_they_asked_the_same() -> None:
+    harness = _harness()
+
+    def park(accept: str, extra: str = "", encoding: str = "") -> asyncio.Future[Response]:
+        headers = {"accept": accept, "x-eureka-epoch": harness.app.epoch}
+        if encoding:
+            headers["accept-encoding"] = encoding
+        since = harness.registry.revision
+        held = harness.request(
+            "GET", "/eureka/apps/delta", f"since={since}&wait=30{extra}", headers
+        )
+        assert not isinstance(held, Response)
+        return asyncio.ensure_future(held.wait())
+
+    json_a, json_b = park("application/json"), park("application/json")
+    zipped, xml = park("application/json", encoding="gzip"), park("application/xml")
+    subset = park("application/json", "&apps=B,C")
+    await _settle()
+    harness.register_new("B", "b-1")
+    await _settle()
+    assert json_a.result() is json_b.result()  # one answer for the same question
+    assert header(zipped.result(), "content-encoding") == "gzip"
+    assert _ids(zipped.result()) == _ids(json_a.result()) == _ids(subset.result()) == ["b-1"]
+    assert xml.result().body.startswith(b"<")
+    assert header(subset.result(), "x-eureka-digest") != header(json_a.result(), "x-eureka-digest")
+    later = park("application/json")
+    await _settle()
+    harness.register_new("C", "c-1")
+    await _settle()
+    assert _ids(later.result()) == ["c-1"]  # the next change gets its own answer
+
+
 async def test_a_subset_watch_sleeps_through_other_applications_changes() -> None:
     harness = _harness()
     since = harness.registry.revision

@@ -93,6 +93,11 @@ _PARSE_ERROR_XML = b"<error><message>cannot parse request body</message></error>
 _TEXT = "text/plain; charset=utf-8"
 # A refusal of each reason is logged at once, then at most once per this many seconds.
 _REFUSAL_LOG_INTERVAL_S = 10.0
+# Held answers shared within one registry revision: (revision, oldest revision, since, apps,
+# shape, gzip). Distinct keys per revision are few (watchers mostly share `since`); the cap
+# bounds a pathological mix of subsets.
+_HeldKey = tuple[int, int, int, "frozenset[str] | None", PayloadShape, bool]
+_HELD_MEMO_MAX = 1024
 # Java answers 500 for these; a bad query value is the caller's fault, so we say 400.
 _BAD_STATUS = "value must be one of UP, DOWN, STARTING, OUT_OF_SERVICE, UNKNOWN"
 
@@ -147,6 +152,7 @@ class EurekaApp:
         )
         self.watch = WatchHub(registry, clock)
         self._rng = random.Random()
+        self._held_memo: tuple[int, dict[_HeldKey, tuple[Response, int | None]]] = (-1, {})
         # Revisions describe cached payloads only when the read-write tier serves them (the
         # read-only tier may be 30 s old) and no remote region's data is merged into them.
         self._cache_is_current = not config.registry.use_read_only_response_cache
@@ -546,7 +552,23 @@ class EurekaApp:
         self, since: int, apps: frozenset[str] | None, shape: PayloadShape, gzip: bool
     ) -> tuple[Response, int | None]:
         """A held watch resumes: its changes (200), nothing (304), or 410 if its revision fell
-        out of the log meanwhile."""
+        out of the log meanwhile.
+
+        One change wakes thousands of watches from the same `since`: they share one answer
+        (its headers are never mutated after this point), built once per registry state."""
+        registry = self.registry
+        key = (registry.revision, registry.oldest_revision, since, apps, shape, gzip)
+        memo = self._held_memo
+        if memo[0] != registry.revision or len(memo[1]) >= _HELD_MEMO_MAX:
+            memo = self._held_memo = (registry.revision, {})
+        found = memo[1].get(key)
+        if found is None:
+            found = memo[1][key] = self._build_held_answer(since, apps, shape, gzip)
+        return found
+
+    def _build_held_answer(
+        self, since: int, apps: frozenset[str] | None, shape: PayloadShape, gzip: bool
+    ) -> tuple[Response, int | None]:
         delta = self.payloads.cursor(since, apps, shape, self.clock.now_ms())
         if delta is None:
             gone = self._cursor_gone(self.epoch, since)
