@@ -9,10 +9,12 @@ all threads) before and after a run. On a one-core machine nothing is pinned.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ __all__ = [
     "SERVER_CPU",
     "Nginx",
     "WrkResult",
+    "compiled",
     "cpu_seconds",
     "ensure_tools",
     "instance",
@@ -56,6 +59,19 @@ def ensure_tools(*tools: str) -> None:
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
         subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
+
+
+def compiled(source: Path) -> Path:
+    """`source` (C) compiled once per version with gcc -O2, into the temp directory."""
+    code = source.read_bytes()
+    digest = hashlib.sha1(code).hexdigest()[:12]
+    binary = Path(tempfile.gettempdir()) / f"eureka-{source.stem}-{digest}"
+    if not binary.exists():
+        ensure_tools("gcc")
+        partial = binary.with_suffix(".part")
+        subprocess.run(["gcc", "-O2", "-o", str(partial), str(source)], check=True)
+        partial.rename(binary)
+    return binary
 
 
 def taskset(cpu: int, args: Sequence[str]) -> list[str]:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.serving import LOAD_CPU, ensure_tools, taskset
+from bench.serving import LOAD_CPU, compiled, taskset
 
 __all__ = [
     "KindStats",
@@ -54,17 +52,7 @@ class OpenLoopResult:
 
 
 def build_openloop() -> Path:
-    """Compile openloop.c once per source version (gcc -O2), into the temp directory."""
-    source = _SOURCE.read_bytes()
-    binary = (
-        Path(tempfile.gettempdir()) / f"eureka-openloop-{hashlib.sha1(source).hexdigest()[:12]}"
-    )
-    if not binary.exists():
-        ensure_tools("gcc")
-        partial = binary.with_suffix(".part")
-        subprocess.run(["gcc", "-O2", "-o", str(partial), str(_SOURCE)], check=True)
-        partial.rename(binary)
-    return binary
+    return compiled(_SOURCE)
 
 
 def start_openloop(
