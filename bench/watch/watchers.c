@@ -18,11 +18,14 @@
  * (ENTRIES counts "actionType" keys in bodies: instances applied) and "per MIN MAX" answers
  * with changes per connection.
  *
+ * SIGTERM ends any mode early, with its output printed as at the end.
+ *
  * PATH is the request target; for once/follow, "since=R&wait=S" is appended. Responses must
  * carry Content-Length (ours always do; chunked responses count as errors).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -36,10 +39,18 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Answers are parsed as they stream in: the head is kept (16 KB at most), the body only
+ * scanned, so 1,000 legacy pollers reading 10 MB deltas cost no more memory than 1,000 watchers. */
+enum { HEAD_MAX = 16384, KEY_LEN = 12 /* strlen("\"actionType\"") */ };
+
 typedef struct {
     int fd;
-    char *buf;
-    size_t len, cap;
+    char head[HEAD_MAX];
+    size_t head_len;
+    int in_body, status;
+    long body_left, total;
+    char tail[KEY_LEN];  /* the body's last bytes so far: a key may straddle two reads */
+    size_t tail_len;
     long since;
     int done;      /* once: answered with changes */
     long changed;  /* answers with changes */
@@ -50,6 +61,8 @@ typedef struct {
 
 static const char *g_mode, *g_host, *g_path, *g_epoch;
 static int g_port, g_wait;
+static volatile sig_atomic_t g_stop; /* SIGTERM: stop and print the totals */
+static void on_term(int sig) { (void)sig; g_stop = 1; }
 static long g_answers, g_changed, g_not_modified, g_gone, g_other, g_entries, g_bytes, g_errors;
 
 static double monotonic_s(void) {
@@ -96,7 +109,7 @@ static int connect_one(struct sockaddr_in *addr) {
 }
 
 /* The value of header `name` (case-insensitive) in the head [buf, end), or NULL. */
-static const char *header(const char *buf, const char *end, const char *name, size_t *vlen) {
+static const char *header(const char *buf, const char *end, const char *name) {
     size_t nlen = strlen(name);
     const char *line = memchr(buf, '\n', (size_t)(end - buf));
     while (line && line + 1 < end) {
@@ -106,9 +119,6 @@ static const char *header(const char *buf, const char *end, const char *name, si
         if ((size_t)(eol - line) > nlen && strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
             const char *v = line + nlen + 1;
             while (*v == ' ') v++;
-            const char *ve = eol;
-            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ')) ve--;
-            *vlen = (size_t)(ve - v);
             return v;
         }
         line = eol;
@@ -116,57 +126,109 @@ static const char *header(const char *buf, const char *end, const char *name, si
     return NULL;
 }
 
-static long count_entries(const char *body, size_t len) {
+static long count_key(const char *data, size_t len) {
     static const char key[] = "\"actionType\"";
     long n = 0;
-    const char *p = body, *end = body + len;
-    while ((p = memmem(p, (size_t)(end - p), key, sizeof key - 1)) != NULL) {
+    const char *p = data, *end = data + len;
+    while ((p = memmem(p, (size_t)(end - p), key, KEY_LEN)) != NULL) {
         n++;
-        p += sizeof key - 1;
+        p += KEY_LEN;
     }
     return n;
 }
 
-/* One complete response at the head of c->buf? Returns its length, 0 if incomplete, -1 bad. */
-static long complete_response(conn_t *c, int *status, const char **head_end) {
-    char *sep = memmem(c->buf, c->len, "\r\n\r\n", 4);
-    if (!sep) return 0;
-    *head_end = sep + 2;
-    if (c->len < 12) return -1;
-    *status = atoi(c->buf + 9);
-    size_t vlen;
-    const char *cl = header(c->buf, sep + 2, "content-length", &vlen);
-    if (!cl) return -1;
-    long body = strtol(cl, NULL, 10);
-    long total = (long)(sep + 4 - c->buf) + body;
-    return (long)c->len >= total ? total : 0;
+/* Count the keys in the next `len` body bytes, including one straddling the previous read. */
+static void scan_body(conn_t *c, const char *data, size_t len) {
+    char seam[2 * KEY_LEN];
+    size_t head = len < KEY_LEN - 1 ? len : KEY_LEN - 1;
+    memcpy(seam, c->tail, c->tail_len);
+    memcpy(seam + c->tail_len, data, head);
+    /* Neither part alone can hold a whole key (both are shorter): these straddle. */
+    if (c->tail_len) g_entries += count_key(seam, c->tail_len + head);
+    g_entries += count_key(data, len);
+    if (len >= KEY_LEN - 1) {
+        memcpy(c->tail, data + len - (KEY_LEN - 1), KEY_LEN - 1);
+        c->tail_len = KEY_LEN - 1;
+    } else {
+        size_t keep = c->tail_len + len > KEY_LEN - 1 ? KEY_LEN - 1 : c->tail_len + len;
+        memmove(c->tail, seam + c->tail_len + len - keep, keep);
+        c->tail_len = keep;
+    }
 }
 
-static void on_response(conn_t *c, int status, const char *head_end, long total, int *finished) {
-    const char *body = strstr(c->buf, "\r\n\r\n") + 4;
-    size_t body_len = (size_t)(c->buf + total - body);
-    size_t vlen;
-    const char *rev = header(c->buf, head_end, "x-eureka-revision", &vlen);
+/* A whole answer is in: count it; returns 1 when a `once` watcher got its answer. */
+static int on_response(conn_t *c) {
+    const char *rev = header(c->head, c->head + c->head_len, "x-eureka-revision");
+    int finished = 0;
     g_answers++;
-    g_bytes += total;
+    g_bytes += c->total;
     c->busy = 0;
-    if (status == 200) {
+    if (c->status == 200) {
         g_changed++;
         c->changed++;
-        g_entries += count_entries(body, body_len);
         if (strcmp(g_mode, "once") == 0 && !c->done) {
             c->done = 1;
             c->answered_us = realtime_us();
-            *finished = 1;
+            finished = 1;
         }
-    } else if (status == 304) {
+    } else if (c->status == 304) {
         g_not_modified++;
-    } else if (status == 410) {
+    } else if (c->status == 410) {
         g_gone++;
     } else {
         g_other++;
     }
     if (rev) c->since = strtol(rev, NULL, 10);
+    c->in_body = 0;
+    c->head_len = 0;
+    return finished;
+}
+
+/* Feed received bytes; calls `complete` after each whole answer. -1: a malformed answer. */
+static int feed(conn_t *c, const char *data, size_t len, void (*complete)(conn_t *)) {
+    while (len > 0) {
+        if (!c->in_body) {
+            size_t room = HEAD_MAX - 1 - c->head_len;
+            size_t take = len < room ? len : room;
+            memcpy(c->head + c->head_len, data, take);
+            size_t before = c->head_len;
+            c->head_len += take;
+            c->head[c->head_len] = '\0';
+            char *sep = memmem(c->head, c->head_len, "\r\n\r\n", 4);
+            if (!sep) {
+                if (take == room) return -1;
+                return 0;
+            }
+            size_t head_size = (size_t)(sep + 4 - c->head);
+            size_t used = head_size - before; /* of `data`: the rest is body */
+            data += used;
+            len -= used;
+            c->head_len = head_size;
+            const char *cl = header(c->head, c->head + head_size, "content-length");
+            if (!cl || c->head_len < 12) return -1;
+            c->status = atoi(c->head + 9);
+            c->body_left = strtol(cl, NULL, 10);
+            c->total = (long)head_size + c->body_left;
+            c->in_body = 1;
+            c->tail_len = 0;
+        }
+        size_t take = (size_t)c->body_left < len ? (size_t)c->body_left : len;
+        if (take) scan_body(c, data, take);
+        c->body_left -= (long)take;
+        data += take;
+        len -= take;
+        if (c->body_left == 0) complete(c);
+    }
+    return 0;
+}
+
+static int g_remaining; /* once: watchers still waiting */
+
+static void complete(conn_t *c) {
+    if (on_response(c)) g_remaining--;
+    else if (strcmp(g_mode, "poll") != 0 && !(strcmp(g_mode, "once") == 0 && c->done) &&
+             send_request(c) != 0)
+        g_errors++;
 }
 
 int main(int argc, char **argv) {
@@ -185,6 +247,7 @@ int main(int argc, char **argv) {
     g_wait = atoi(argv[9]);
     double interval = argc > 10 ? atof(argv[10]) : 30.0;
     int poll_mode = strcmp(g_mode, "poll") == 0, once = strcmp(g_mode, "once") == 0;
+    signal(SIGTERM, on_term);
 
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g_port)};
     inet_pton(AF_INET, g_host, &addr.sin_addr);
@@ -198,8 +261,6 @@ int main(int argc, char **argv) {
             fprintf(stderr, "connect %d: %s\n", i, strerror(errno));
             return 1;
         }
-        c->cap = 8192;
-        c->buf = malloc(c->cap);
         c->since = since;
         struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
         epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
@@ -210,11 +271,12 @@ int main(int argc, char **argv) {
         }
     }
     fprintf(stderr, "sent %d\n", n);
-    int remaining = once ? n : 0;
+    g_remaining = once ? n : 0;
+    static char chunk[1 << 16];
     struct epoll_event events[512];
     double deadline = monotonic_s() + seconds;
     int next_poll = 0; /* poll mode: connections are due in index order, cyclically */
-    while (monotonic_s() < deadline && (!once || remaining > 0)) {
+    while (!g_stop && monotonic_s() < deadline && (!once || g_remaining > 0)) {
         int timeout = 100;
         if (poll_mode) {
             double now = monotonic_s();
@@ -232,39 +294,23 @@ int main(int argc, char **argv) {
         for (int e = 0; e < ready; e++) {
             conn_t *c = &conns[events[e].data.u32];
             for (;;) {
-                if (c->cap - c->len < 4096) {
-                    c->cap *= 2;
-                    c->buf = realloc(c->buf, c->cap);
-                }
-                ssize_t got = recv(c->fd, c->buf + c->len, c->cap - c->len - 1, MSG_DONTWAIT);
+                ssize_t got = recv(c->fd, chunk, sizeof chunk, MSG_DONTWAIT);
                 if (got <= 0) {
                     if (got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
                         g_errors++;
                         epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-                        if (once && !c->done) remaining--;
+                        if (once && !c->done) g_remaining--;
                         c->done = 1;
                     }
                     break;
                 }
-                c->len += (size_t)got;
-                c->buf[c->len] = '\0';
-            }
-            int status;
-            const char *head_end;
-            long total;
-            while ((total = complete_response(c, &status, &head_end)) != 0) {
-                if (total < 0) {
+                if (feed(c, chunk, (size_t)got, complete) != 0) {
                     g_errors++;
-                    c->len = 0;
+                    epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+                    if (once && !c->done) g_remaining--;
+                    c->done = 1;
                     break;
                 }
-                int finished = 0;
-                on_response(c, status, head_end, total, &finished);
-                memmove(c->buf, c->buf + total, c->len - (size_t)total);
-                c->len -= (size_t)total;
-                c->buf[c->len] = '\0';
-                if (finished) remaining--;
-                else if (!poll_mode && !(once && c->done) && send_request(c) != 0) g_errors++;
             }
         }
     }
