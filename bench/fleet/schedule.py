@@ -56,6 +56,11 @@ class FleetShape:
     churn_per_min: float = 0.001
     retention_s: float = 30.0
     host: str = "127.0.0.1"
+    # Only the first `delta_clients` instances fetch the delta (None: every one).
+    delta_clients: int | None = None
+    # The churn's own seed (None: `seed`): consecutive runs of one fleet (the soak's minutes)
+    # keep every instance's offsets and vary the churn.
+    churn_seed: int | None = None
 
     @property
     def apps(self) -> int:
@@ -85,6 +90,7 @@ def fleet_schedule(shape: FleetShape) -> Schedule:
     n, apps, host = shape.instances, shape.apps, shape.host
     renew_offset = [rng.random() * shape.renew_s for _ in range(n)]
     delta_offset = [rng.random() * shape.delta_s for _ in range(n)]
+    pollers = n if shape.delta_clients is None else min(n, shape.delta_clients)
     templates: list[bytes] = []
 
     def add(template: bytes) -> int:
@@ -102,7 +108,7 @@ def fleet_schedule(shape: FleetShape) -> Schedule:
     renew = [add(renewal(i, DIRTY_BASE + i)) for i in range(n)]
 
     def periodic(offsets: list[float], period: float, kind: int) -> Iterator[tuple[int, int, int]]:
-        order = sorted(range(n), key=offsets.__getitem__)
+        order = sorted(range(len(offsets)), key=offsets.__getitem__)
         k = 0
         while k * period < shape.seconds:
             for i in order:
@@ -117,7 +123,8 @@ def fleet_schedule(shape: FleetShape) -> Schedule:
     churn_rates = ((STATUS, per_s * scale), (REGISTER, per_s * scale), (CANCEL, per_s))
 
     def churn() -> Iterator[tuple[int, int, int]]:
-        crng = random.Random(shape.seed * 7919 + 1)
+        seed = shape.seed if shape.churn_seed is None else shape.churn_seed
+        crng = random.Random(seed * 7919 + 1)
         streams = []
         for kind, rate in churn_rates:
             times, t = [], 0.0
@@ -135,7 +142,7 @@ def fleet_schedule(shape: FleetShape) -> Schedule:
         pending: list[tuple[int, int, int]] = []  # follow-ups of restarts: (t, kind, instance)
         merged = heapq.merge(
             periodic(renew_offset, shape.renew_s, RENEW),
-            periodic(delta_offset, shape.delta_s, DELTA),
+            periodic(delta_offset[:pollers], shape.delta_s, DELTA),
             churn(),
         )
         for t, kind, i in merged:
@@ -146,6 +153,10 @@ def fleet_schedule(shape: FleetShape) -> Schedule:
             elif down_until.get(i, -1) >= t:
                 continue  # a restarting instance neither renews nor changes
             elif kind == RENEW:
+                switch = renew_from.get(i)
+                if switch is not None and switch[0] <= t:
+                    renew[i] = switch[1]
+                    del renew_from[i]
                 yield t, renew[i], RENEW
             elif kind == STATUS:
                 app = f"APP-{i % apps}/inst-{i}"
@@ -158,7 +169,7 @@ def fleet_schedule(shape: FleetShape) -> Schedule:
                     path = f"/eureka/apps/{app}/status?value={InstanceStatus.OUT_OF_SERVICE}"
                     yield t, add(_request("PUT", path, host)), STATUS
             elif kind == REGISTER:
-                yield t, _register(i), REGISTER
+                yield t, _register(t, i), REGISTER
             else:
                 overridden.discard(i)
                 down_until[i] = t + 2_000_000
@@ -170,23 +181,27 @@ def fleet_schedule(shape: FleetShape) -> Schedule:
             yield from _restart_step(heapq.heappop(pending))
 
     serial = [0]
+    # A client renews with its new lastDirtyTimestamp only once its registration is answered.
+    # Open-loop, a renewal sent a moment after the POST could overtake it on another connection
+    # and get 404 (a timestamp newer than the server's): the switch waits a second.
+    renew_from: dict[int, tuple[int, int]] = {}
 
-    def _register(i: int) -> int:
+    def _register(t: int, i: int) -> int:
         """POST a new registration of instance i with a newer lastDirtyTimestamp; its renewals
-        carry that timestamp from now on (as a client's do)."""
+        carry that timestamp from a second later on (as a client's do once it is registered)."""
         serial[0] += 1
         dirty = DIRTY_BASE + n + serial[0] * n + i
         info = instance(i, apps, dirty=dirty)
         body = json_codec.encode_instance(info)
         path = f"/eureka/apps/APP-{i % apps}"
         template = add(_request("POST", path, host, body, Content_Type="application/json"))
-        renew[i] = add(renewal(i, dirty))
+        renew_from[i] = (t + 1_000_000, add(renewal(i, dirty)))
         return template
 
     def _restart_step(step: tuple[int, int, int]) -> Iterator[tuple[int, int, int]]:
         t, kind, i = step
         if kind == REGISTER:
-            yield t, _register(i), REGISTER
+            yield t, _register(t, i), REGISTER
         else:
             yield t, full, FULL
 
