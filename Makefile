@@ -9,7 +9,7 @@ DEV_STAMP   := $(VENV)/.installed-dev-$(SUM)
 HOST   ?= 127.0.0.1
 PORT   ?= 8761
 
-.PHONY: serve test bench bench-fleet lint docs venv js-deps browser-deps screenshots clean
+.PHONY: serve test bench bench-fleet soak lint docs venv js-deps browser-deps net-deps screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,15 @@ browser-deps:
 		else echo "chromium/chromedriver missing (needs root and apt-get): the browser tests will be skipped"; fi; \
 	fi
 
+# iproute2's `ip`, for the partition test's network namespaces (tests/faults/netns.py).
+net-deps:
+	@if ! command -v ip >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			{ $(APT) update && $(APT) install -y iproute2 >/dev/null; } || \
+			echo "iproute2 could not be installed: the partition test will be skipped"; \
+		else echo "ip (iproute2) missing: the partition test will be skipped"; fi; \
+	fi
+
 serve: $(SERVE_STAMP)
 	$(BIN)/eureka server --host $(HOST) --port $(PORT)
 
@@ -50,7 +59,7 @@ serve: $(SERVE_STAMP)
 # cores make each other flaky, so concurrent runs on one machine (several checkouts) take turns.
 TEST_LOCK ?= /tmp/eureka-py-test.lock
 
-test: $(DEV_STAMP) js-deps browser-deps
+test: $(DEV_STAMP) js-deps browser-deps net-deps
 	flock $(TEST_LOCK) $(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 bench: $(DEV_STAMP)
@@ -60,6 +69,12 @@ bench: $(DEV_STAMP)
 # runs it once, short). BENCH_FLEET_LADDER=100000,400000 picks the sizes tried.
 bench-fleet: $(DEV_STAMP)
 	BENCH_FLEET=search $(BIN)/python -m bench fleet
+
+# The soak (issue 10): 10,000 instances, 100 delta clients and churn for SOAK_MINUTES (10)
+# minutes; prints a row a minute and PASS/FAIL (exit 1) on evictions, losses, errors, RSS drift.
+SOAK_MINUTES ?= 10
+soak: $(DEV_STAMP)
+	$(BIN)/python -m bench.soak $(SOAK_MINUTES)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench tools
