@@ -42,6 +42,9 @@ __all__ = [
 KINDS = ("renew", "delta", "full", "status", "register", "cancel")
 RENEW, DELTA, FULL, STATUS, REGISTER, CANCEL = range(len(KINDS))
 PRODUCTION_RETENTION_S = 180
+# A client's requests are sequential; open-loop ones are not. A cancel sent this soon after the
+# same instance's renewal could overtake it (another connection) and turn it into a 404.
+SETTLE_US = 500_000
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ def fleet_schedule(shape: FleetShape) -> Schedule:
     def events() -> Iterator[tuple[int, int, int]]:
         overridden: set[int] = set()
         down_until: dict[int, int] = {}
+        renewed: dict[int, int] = {}  # instance → its latest renewal's send time
         pending: list[tuple[int, int, int]] = []  # follow-ups of restarts: (t, kind, instance)
         merged = heapq.merge(
             periodic(renew_offset, shape.renew_s, RENEW),
@@ -157,7 +161,10 @@ def fleet_schedule(shape: FleetShape) -> Schedule:
                 if switch is not None and switch[0] <= t:
                     renew[i] = switch[1]
                     del renew_from[i]
+                renewed[i] = t
                 yield t, renew[i], RENEW
+            elif kind == CANCEL and t - renewed.get(i, -SETTLE_US) < SETTLE_US:
+                continue  # a renewal may still be in flight: a client cancels after it returns
             elif kind == STATUS:
                 app = f"APP-{i % apps}/inst-{i}"
                 if i in overridden:
