@@ -127,6 +127,8 @@ def _minute_row(minute: Minute) -> list[str]:
         k = kinds.get(name)
         cells.append("-" if k is None or not k.sent else f"{k.p99_us / 1000:.1f}")
     failed = ", ".join(f"{k.errors} {k.name}" for k in kinds.values() if k.errors)
+    if failed:
+        failed += f" ({minute.result.failures})"
     cells += [failed or "0", f"{minute.cpu_percent:.0f}", f"{minute.rss_kb / 1024:.1f}"]
     return cells
 

@@ -16,7 +16,8 @@
  * {u32 len, raw request bytes}*, u32 events, {u64 t_us, u32 template, u8 kind}*, in time order.
  *
  * Output, one line per kind:  kind NAME sent completed errors p50 p99 p999 max   (µs)
- * then:  lag P99 MAX  (send time − scheduled time, µs) and  conns OPENED MAX_QUEUE ELAPSED_US
+ * then:  lag P99 MAX  (send time − scheduled time, µs),  conns OPENED MAX_QUEUE ELAPSED_US  and
+ * failures lost=N CODE=N…  (requests whose connection was lost, answers by failing status)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -105,6 +106,9 @@ static void load(const char *path) {
   fclose(f);
 }
 
+/* Why requests failed: the answer's status, or the connection lost with the request on it. */
+static uint32_t bad_status[600], lost_in_flight;
+
 static void finish(int c, int ok) {
   Conn *k = &conns[c];
   uint32_t e = (uint32_t)k->event;
@@ -120,7 +124,7 @@ static void finish(int c, int ok) {
 
 static void drop(int c) {
   Conn *k = &conns[c];
-  if (k->event >= 0) finish(c, 0);
+  if (k->event >= 0) { lost_in_flight++; finish(c, 0); }
   if (k->fd >= 0) { epoll_ctl(ep, EPOLL_CTL_DEL, k->fd, NULL); close(k->fd); open_conns--; }
   k->fd = -1; k->state = CLOSED;
 }
@@ -207,7 +211,10 @@ static int parse(int c, const char *data, size_t len) {
       size_t head_size = (size_t)(end - k->head) + 4;
       i += head_size - old;
       int status = atoi(k->head + 9);
-      if (status < 200 || status >= 400) failed[k->event] = 2;  /* marked, finished below */
+      if (status < 200 || status >= 400) {
+        failed[k->event] = 2;  /* marked, finished below */
+        if (status > 0 && status < 600) bad_status[status]++;
+      }
       k->remaining = 0;
       k->parse = P_BODY;
       for (char *line = strstr(k->head, "\r\n") + 2; line < end; line = strstr(line, "\r\n") + 2) {
@@ -345,5 +352,9 @@ int main(int argc, char **argv) {
   qsort(v, m, 4, by_u32);
   printf("lag %u %u\n", pct(v, m, 0.99), m ? v[m - 1] : 0);
   printf("conns %d %u %llu\n", opened_total, q_max, (unsigned long long)elapsed);
+  printf("failures lost=%u", lost_in_flight);
+  for (int code = 0; code < 600; code++)
+    if (bad_status[code]) printf(" %d=%u", code, bad_status[code]);
+  printf("\n");
   return 0;
 }

@@ -41,6 +41,8 @@ class OpenLoopResult:
     connections: int
     max_queue: int
     elapsed_s: float
+    # Why requests failed: "lost=N" (the connection went with the request) and "CODE=N".
+    failures: str = ""
 
     @property
     def sent(self) -> int:
@@ -104,6 +106,7 @@ def finish_openloop(process: subprocess.Popen[str]) -> OpenLoopResult:
     lag = (0, 0)
     connections = queue = 0
     elapsed = 0.0
+    failures = ""
     for line in out.splitlines():
         fields = line.split()
         if fields[0] == "kind":
@@ -112,6 +115,8 @@ def finish_openloop(process: subprocess.Popen[str]) -> OpenLoopResult:
             kinds[name] = KindStats(name, sent, completed, errors, p50, p99, p999, top)
         elif fields[0] == "lag":
             lag = (int(fields[1]), int(fields[2]))
+        elif fields[0] == "failures":
+            failures = " ".join(fields[1:])
         elif fields[0] == "conns":
             connections, queue, elapsed = int(fields[1]), int(fields[2]), int(fields[3]) / 1e6
-    return OpenLoopResult(kinds, lag[0], lag[1], connections, queue, elapsed)
+    return OpenLoopResult(kinds, lag[0], lag[1], connections, queue, elapsed, failures)
