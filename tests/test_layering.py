@@ -26,7 +26,7 @@ PURE_ROOMS = [
     "eureka.replication.protocol",
     "eureka.replication.peers",
 ]
-IO_PACKAGES = ("asyncio", "httpx", "granian", "uvloop")
+IO_PACKAGES = ("asyncio", "httpx", "granian", "httptools", "uvloop")
 # The client's rooms do not even open sockets: only its transport does.
 CLIENT_ROOMS = [
     f"eureka.client.{room}"
@@ -135,7 +135,7 @@ def test_the_client_loads_lxml_only_when_xml_is_used() -> None:
 def test_a_client_only_program_loads_no_server_stack() -> None:
     loaded = _loaded("from eureka.client import DiscoveryClient, load_config")
     # (httpx itself imports click and rich when they are installed, for its own CLI.)
-    assert loaded & {"granian", "uvloop", "zlib_ng"} == set()
+    assert loaded & {"granian", "httptools", "uvloop", "zlib_ng"} == set()
 
 
 def test_every_lazy_client_export_resolves() -> None:

@@ -44,6 +44,10 @@ class ServerProcess:
     ) -> None:
         self.port = port or free_port()
         self.settings = dict(FAST_SETTINGS if settings is None else settings)
+        # EUREKA_TEST_HTTP_LAYER=native runs every real-process test on the native HTTP layer.
+        layer = os.environ.get("EUREKA_TEST_HTTP_LAYER")
+        if layer:
+            self.settings.setdefault("eureka.server.http-layer", layer)
         self.peers = peers or []
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None

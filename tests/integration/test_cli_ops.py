@@ -308,8 +308,8 @@ def test_watch_long_polls_exactly_when_the_server_advertises_it(
 
 
 def test_a_second_server_on_a_busy_port_refuses_to_start(shared_server: ServerProcess) -> None:
-    # The first node's listener is granian's, bound with SO_REUSEPORT: without the check the
-    # second would start too and the kernel would split clients between two registries.
+    # Under granian the listener is bound with SO_REUSEPORT: without the check the second
+    # would start too and the kernel would split clients between two registries.
     second = subprocess.run(
         [sys.executable, "-m", "eureka", "server", "--port", str(shared_server.port)],
         capture_output=True,

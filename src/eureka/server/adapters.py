@@ -1,7 +1,8 @@
 """RSGI (granian) and ASGI adapters: collect the request, call `EurekaApp.handle`, send the reply.
 
-RSGI is the default serving interface (measured fastest for cached bytes); the ASGI adapter lets a
-user mount the registry inside their own ASGI application.
+RSGI serves the node under granian (`eureka.server.http-layer: granian`; the default layer is
+server/native_http.py); the ASGI adapter lets a user mount the registry inside their own ASGI
+application.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""A registry node: the core objects wired together, and how to serve them with granian.
+"""A registry node: the core objects wired together, and how to serve them over HTTP.
 
 `Node` owns the registry, its response cache, the HTTP application and the timers; `serve()` runs
-it under granian's embedded RSGI server in the current event loop, one process, one worker — the
-registry lives in this process's memory, so more workers would mean more registries.
+it in the current event loop, one process, one worker — the registry lives in this process's
+memory, so more workers would mean more registries — on the native HTTP/1.1 layer
+(server/native_http.py, the default: cheapest per small request, measured) or under granian's
+embedded RSGI server (`eureka.server.http-layer: granian`).
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import errno
 import logging
 import signal
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 from granian.constants import Interfaces, SSLProtocols
+from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server.embed import Server
 
@@ -32,6 +35,7 @@ from eureka.server.app import EurekaApp
 from eureka.server.cluster import PeerCluster
 from eureka.server.config import ServerConfig
 from eureka.server.log_format import adopt_loggers
+from eureka.server.native_http import HttpLimits, NativeServer
 from eureka.server.remote_regions import RemoteRegionFetcher
 from eureka.server.replicator import NoPeers, Replicator
 from eureka.server.timers import Timers
@@ -219,6 +223,9 @@ def claim_port(host: str, port: int) -> None:
 async def serve(config: ServerConfig) -> None:
     claim_port(config.host, config.port)
     node = Node(config)
+    if config.http_layer == "native":
+        await _serve_native(node, config)
+        return
     server = Server(
         RsgiAdapter(node.app, on_start=node.start),
         address=config.host,
@@ -228,24 +235,62 @@ async def serve(config: ServerConfig) -> None:
         backlog=2048,
         log_level=LogLevels(config.log_level.lower()),
         log_access=False,
+        # Hyper's header-read timeout is also its keep-alive idle timeout. At its default 30 s
+        # it closed connections just as clients that renew every 30 s reused them (the soak
+        # counted the requests lost that way): idle connections now stay as long as the
+        # native layer lets them.
+        http1_settings=HTTP1Settings(header_read_timeout=config.keep_alive_timeout_ms),
         **_granian_tls(config),
     )
     # Granian has just installed its own handlers and format: route them through ours.
     adopt_loggers()
-    loop = asyncio.get_running_loop()
-
-    def shutdown() -> None:
-        node.app.watch.close()  # answer held watches now, so that none delays the stop
-        server.stop()  # type: ignore[no-untyped-call]
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, shutdown)
+    _on_signals(node, server.stop)  # type: ignore[no-untyped-call]
     try:
         await server.serve()
     finally:
         # Stopped here rather than from granian's worker teardown, so that it runs to the end
         # (closing peer connections) before the loop does.
         await node.stop()
+
+
+async def _serve_native(node: Node, config: ServerConfig) -> None:
+    """The same node on server/native_http.py instead of granian."""
+    ssl = None
+    if _granian_tls(config):  # validates the pair of files, as for granian
+        assert config.ssl_certificate and config.ssl_certificate_private_key
+        ssl = server_context(config.ssl_certificate, config.ssl_certificate_private_key)
+    limits = HttpLimits(
+        max_header_bytes=config.max_header_bytes,
+        max_body_bytes=config.max_body_bytes,
+        header_timeout_s=config.header_timeout_ms / 1000,
+        keep_alive_timeout_s=config.keep_alive_timeout_ms / 1000,
+    )
+    started: list[asyncio.Task[None]] = []
+    server = NativeServer(
+        node.app,
+        config.host,
+        config.port,
+        limits=limits,
+        ssl=ssl,
+        # As under granian: the start-up work (peer sync) runs while requests are served.
+        on_start=lambda: started.append(asyncio.get_running_loop().create_task(node.start())),
+    )
+    _on_signals(node, server.stop)
+    try:
+        await server.serve()
+    finally:
+        await node.stop()
+
+
+def _on_signals(node: Node, stop: Callable[[], object]) -> None:
+    loop = asyncio.get_running_loop()
+
+    def shutdown() -> None:
+        node.app.watch.close()  # answer held watches now, so that none delays the stop
+        stop()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, shutdown)
 
 
 def _granian_tls(config: ServerConfig) -> dict[str, Any]:
