@@ -8,6 +8,7 @@ the last byte of its answer (both CLOCK_REALTIME on this machine). Server CPU is
 process spent between the POST and the last answer. Memory per watcher: the server's RSS growth
 while the N watches were parked, divided by N.
 
+Our node runs on both HTTP layers (granian, and the native protocol of server/native_http.py).
 The reference, in the same run on the same core: the bare long-poll stack (bench/watch/bare.py,
 granian on uvloop like ours) answering N held GETs with fixed bytes when a POST arrives.
 """
@@ -44,6 +45,7 @@ COUNTS = tuple(int(n) for n in os.environ.get("BENCH_WATCHERS", "1000,10000").sp
 ROUNDS = 3
 INSTANCES, APPS = 1_000, 100
 SETTINGS = {"eureka.server.enable-self-preservation": "false"}
+LAYERS = ("granian", "native")  # the HTTP layers (eureka.server.http-layer)
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -106,8 +108,8 @@ def _round(target: _Target, n: int, *, epoch: str = "-", since: int = 0) -> _Rou
             watchers.wait()
 
 
-def _eureka(n: int, rows: list[list[str]]) -> dict[str, object]:
-    server = start_server(SETTINGS)
+def _eureka(n: int, rows: list[list[str]], layer: str) -> dict[str, object]:
+    server = start_server({**SETTINGS, "eureka.server.http-layer": layer})
     try:
         assert server.proc is not None
         populate(server.base, 0, INSTANCES, APPS)
@@ -133,7 +135,7 @@ def _eureka(n: int, rows: list[list[str]]) -> dict[str, object]:
 
             target = _Target(server.proc.pid, server.port, "/eureka/apps/delta", held, fire)
             result = _round(target, n, epoch=epoch, since=since)
-            rows.append(result.row(f"eureka-py, round {r + 1}", n))
+            rows.append(result.row(f"eureka-py on {layer}, round {r + 1}", n))
             watch = client.get("/eureka/status", headers={"Accept": "application/json"}).json()[
                 "watch"
             ]
@@ -182,12 +184,13 @@ def run() -> None:
         f" load average {load_average()}\n"
     )
     rows: list[list[str]] = []
-    statuses: list[tuple[int, dict[str, object]]] = []
+    statuses: list[tuple[str, dict[str, object]]] = []
     for n in COUNTS:
         if n + 100 > limit:
             print(f"skipping {n:,} watchers: the fd limit is {limit:,}")
             continue
-        statuses.append((n, _eureka(n, rows)))
+        for layer in LAYERS:
+            statuses.append((f"{n:,} ({layer})", _eureka(n, rows, layer)))
         _bare(n, rows)
     print_table(
         [
@@ -206,7 +209,7 @@ def run() -> None:
     print_table(
         ["watchers", "answered", "lag p50 ms", "lag p99 ms", "lag max ms"],
         [
-            [f"{n:,}", s["answered"], s["lag_p50_ms"], s["lag_p99_ms"], s["lag_max_ms"]]
+            [n, s["answered"], s["lag_p50_ms"], s["lag_p99_ms"], s["lag_max_ms"]]
             for n, s in statuses
         ],
     )
