@@ -59,10 +59,14 @@ def _digest(node: ServerProcess) -> str | None:
     return answer.headers.get("x-eureka-digest") if answer.status_code == 200 else None
 
 
-def _failures(node: ServerProcess, peer_url: str) -> int:
-    """The node's count of consecutive failed replications to `peer_url` (status page)."""
+def _peer(node: ServerProcess, peer_url: str, field: str) -> int:
+    """One figure of the node's replication to `peer_url` (its status page)."""
     peers = httpx.get(f"{node.base}/eureka/status", timeout=5).json()["peers"]
-    return int(next(p for p in peers if p["url"] == peer_url)["consecutive_failures"])
+    return int(next(p for p in peers if p["url"] == peer_url)[field])
+
+
+def _failures(node: ServerProcess, peer_url: str) -> int:
+    return _peer(node, peer_url, "consecutive_failures")
 
 
 class _Load:
@@ -172,6 +176,9 @@ def test_a_hung_peer_does_not_slow_the_node_and_catches_up_after_sigcont(
         # Replication to B times out and backs off; A's own clients never wait for it.
         b_url = f"http://127.0.0.1:{b.port}/eureka/"
         wait_for(lambda: _failures(a, b_url) > 0, timeout=10)
+        # Timed-out batches go back to the head of the queue, and sending pauses (backs off).
+        wait_for(lambda: _peer(a, b_url, "requeued") > 0, timeout=10)
+        wait_for(lambda: _peer(a, b_url, "paused_for_ms") > 0, timeout=10, interval=0.01)
     finally:
         os.kill(b.proc.pid, signal.SIGCONT)
     assert len(acknowledged) == 400
