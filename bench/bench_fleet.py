@@ -46,6 +46,7 @@ P99_LIMIT_US = 50_000
 # connection) measured the load generator's core, not the server: it proves nothing.
 GENERATOR_LAG_LIMIT_US = 10_000
 PRUNE_S = 5
+LAYER = os.environ.get("BENCH_FLEET_LAYER", "")
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,8 @@ def run_fleet(shape: FleetShape, workdir: Path) -> FleetRun:
     then the schedule; the last `shape.seconds - retention` seconds are measured."""
     settings = {
         "eureka.server.enable-self-preservation": "false",
+        # BENCH_FLEET_LAYER=granian measures the other HTTP layer (default: the node's own).
+        **({"eureka.server.http-layer": LAYER} if LAYER else {}),
         "eureka.server.retention-time-in-m-s-in-delta-queue": str(int(shape.retention_s * 1000)),
         "eureka.server.delta-retention-timer-interval-in-ms": str(PRUNE_S * 1000),
     }
