@@ -99,21 +99,11 @@ def run() -> None:
                 script=str(script),
                 server_pid=nginx.pid,
             ),
-            "delta": wrk(
-                delta_ref,
-                duration=DURATION,
-                connections=CONNECTIONS,
-                headers=GZ,
-                server_pid=nginx.pid,
-            ),
-            "apps": wrk(
-                apps_ref,
-                duration=DURATION,
-                connections=CONNECTIONS,
-                headers=GZ,
-                server_pid=nginx.pid,
-            ),
         }
+        for kind, url in (("delta", delta_ref), ("apps", apps_ref)):
+            reference[kind] = wrk(
+                url, duration=DURATION, connections=CONNECTIONS, headers=GZ, server_pid=nginx.pid
+            )
     finally:
         nginx.stop()
     labels = {

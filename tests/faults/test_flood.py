@@ -27,7 +27,13 @@ from granian.http import HTTP1Settings
 
 from eureka.server.config import ServerConfig
 from tests.conftest import FIXTURES
-from tests.integration.server_process import FAST_SETTINGS, ServerProcess, wait_for
+from tests.integration.server_process import (
+    FAST_SETTINGS,
+    ServerProcess,
+    read_http_response,
+    rss_mb,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.cluster, pytest.mark.xdist_group("cluster")]
 
@@ -69,15 +75,6 @@ def nofile() -> Iterator[int]:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-def rss_mb(server: ServerProcess) -> float:
-    assert server.proc is not None
-    with open(f"/proc/{server.proc.pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
-
-
 def open_sockets(server: ServerProcess) -> int:
     """How many sockets the server process holds (its listener included)."""
     assert server.proc is not None
@@ -95,33 +92,10 @@ def connect(server: ServerProcess) -> socket.socket:
     return sock
 
 
-def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
-    """One HTTP/1.1 response with a content-length (every answer of this server has one)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65_536)
-        if not chunk:
-            raise ConnectionError(f"closed before a full response head: {data[:200]!r}")
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    length = int(headers.get("content-length", "0"))
-    while len(body) < length:
-        chunk = sock.recv(65_536)
-        if not chunk:
-            raise ConnectionError("closed before the full response body")
-        body += chunk
-    return int(lines[0].split()[1]), headers, body[:length]
-
-
 def exchange(server: ServerProcess, request: bytes) -> tuple[int, dict[str, str], bytes]:
     with connect(server) as sock:
         sock.sendall(request)
-        return read_response(sock)
+        return read_http_response(sock)
 
 
 def not_held(socks: list[socket.socket]) -> int:
@@ -226,7 +200,7 @@ def test_apps_and_status_answer_within_a_second_under_slowloris_and_idle_keepali
                 sock = connect(server)
                 idle.append(sock)
                 sock.sendall(APPS_REQUEST)
-                assert read_response(sock)[0] == 200
+                assert read_http_response(sock)[0] == 200
             opened = time.monotonic() - started
             print(f"{IDLE_CONNECTIONS} keep-alive connections opened in {opened:.1f} s")
             flood = SLOW_CONNECTIONS + IDLE_CONNECTIONS

@@ -138,3 +138,36 @@ def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float 
             return last
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s (last value: {last!r})")
+
+
+def rss_mb(server: ServerProcess) -> float:
+    """The server process's resident memory (VmRSS), MiB."""
+    assert server.proc is not None
+    with open(f"/proc/{server.proc.pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def read_http_response(sock: socket.socket, data: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 response read off a raw socket (`data`: bytes of it already received).
+    Every answer of this server carries a content-length, or none for a bodiless status."""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65_536)
+        if not chunk:
+            raise ConnectionError(f"closed before a full response head: {data[:200]!r}")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = sock.recv(65_536)
+        if not chunk:
+            raise ConnectionError("closed before the full response body")
+        body += chunk
+    return int(lines[0].split()[1]), headers, body[:length]

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.integration.server_process import FAST_SETTINGS, ServerProcess
+from tests.integration.server_process import FAST_SETTINGS, ServerProcess, rss_mb
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("memory")]
 
@@ -25,15 +25,6 @@ SETTINGS = {
     "eureka.server.heap-trim-interval-ms": "500",
 }
 JSON_TYPE = {"content-type": "application/json"}
-
-
-def rss_mb(server: ServerProcess) -> float:
-    assert server.proc is not None
-    with open(f"/proc/{server.proc.pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 def registration(instance_id: str, metadata_bytes: int) -> bytes:

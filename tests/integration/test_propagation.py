@@ -16,7 +16,12 @@ import pytest
 
 from eureka.codec import json as json_codec
 from eureka.digest import format_digest, per_app_digests
-from tests.integration.server_process import FAST_SETTINGS, ServerProcess, wait_for
+from tests.integration.server_process import (
+    FAST_SETTINGS,
+    ServerProcess,
+    read_http_response,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("propagation")]
 
@@ -71,18 +76,7 @@ class RawWatcher:
         started = time.monotonic()
         data = self.sock.recv(65536)
         first_byte = time.monotonic() - started
-        while b"\r\n\r\n" not in data:
-            data += self.sock.recv(65536)
-        head, _, body = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", "0"))
-        while len(body) < length:
-            body += self.sock.recv(65536)
+        status, headers, body = read_http_response(self.sock, data)
         return status, headers, body, first_byte
 
     def close(self) -> None:
