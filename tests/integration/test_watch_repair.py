@@ -144,7 +144,9 @@ async def test_failing_over_between_peered_nodes_does_no_full_fetch() -> None:
             (pinned,) = held
             peer = second if pinned is first else first
             await asyncio.to_thread(pinned.stop)
-            await until(lambda: client.stats().watch.repairs >= 1)  # on the peer, by digests
+            # On the peer, by digests. Wait for the digests' answer, not the repair's start: a
+            # registration before that answer would rightly make the repair fetch its application.
+            await until(lambda: client.stats().watch.repair_digest_requests >= 1)
             # The watch goes on on the peer: a registration there reaches the client.
             _register(peer.base, "GAMMA", "gamma-0")
             await until(lambda: client.get_application("GAMMA") is not None)
