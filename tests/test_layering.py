@@ -25,6 +25,7 @@ PURE_ROOMS = [
     "eureka.replication.dispatcher",
     "eureka.replication.protocol",
     "eureka.replication.peers",
+    "eureka.server.gc_policy",
 ]
 IO_PACKAGES = ("asyncio", "httpx", "granian", "httptools", "uvloop")
 # The client's rooms do not even open sockets: only its transport does.

@@ -113,3 +113,30 @@ def _failing_peer(server: ServerProcess) -> dict[str, Any] | None:
 def _reason(server: ServerProcess) -> str:
     body = httpx.get(f"{server.base}/actuator/health/readiness").json()
     return str(body.get("details", {}).get("reason", ""))
+
+
+def _gc(base: str) -> dict[str, Any]:
+    gc_stats: dict[str, Any] = httpx.get(f"{base}/eureka/status").json()["gc"]
+    return gc_stats
+
+
+def test_the_node_freezes_what_survives_full_collections() -> None:
+    from bench.serving import populate  # the batch endpoint: thousands of registrations fast
+
+    with ServerProcess() as server:
+        at_start = _gc(server.base)
+        assert at_start["freezing"] and at_start["frozen_objects"] > 10_000
+        populate(server.base, 0, 20_000, 200)
+        # Enough long-lived objects arrived for CPython to run full collections, and what
+        # survived them (the registrations) left the collector's scans.
+        after = wait_for(lambda: (g := _gc(server.base))["full_collections"] >= 1 and g, 10)
+        assert after["frozen_objects"] > at_start["frozen_objects"] + 20_000
+        assert after["longest_full_pause_ms"] > 0
+        samples = _samples(server.base)
+        assert samples[("eureka_gc_frozen_objects", ())] >= after["frozen_objects"]
+
+
+def test_freezing_can_be_switched_off() -> None:
+    with ServerProcess(settings={"eureka.server.gc-freeze": "false"}) as server:
+        stats = _gc(server.base)
+        assert not stats["freezing"] and "frozen_objects" not in stats  # 0: omitted

@@ -7,6 +7,7 @@ group runs the real codecs and compares with their whole-document encoders.
 from __future__ import annotations
 
 import gzip
+import json
 import random
 import zlib
 from collections.abc import Callable, Sequence
@@ -545,3 +546,29 @@ def test_real_codec_incremental_rebuild_after_changes_matches_fresh_encoding() -
             assert payload is not None
             assert payload.body == xml_codec.encode_applications(registry.full_view())
             assert _gunzip_single_member(payload.gzip) == payload.body
+
+
+def test_the_delta_has_its_own_gzip_level_and_the_same_text() -> None:
+    """The delta goes to every poller between two changes: a higher level buys smaller bytes
+    there, while the full registry keeps the cheap level it is rebuilt at."""
+    clock = ManualClock(START_MS)
+    registry = Registry(RegistryConfig(), clock)
+    for n in range(300):
+        registry.register(instance(f"APP-{n % 30}", f"i-{n}", dirty=START_MS + n))
+    fast = ResponseCache(registry, registry.config, clock, gzip_level=1)
+    small = ResponseCache(registry, registry.config, clock, gzip_level=1, delta_gzip_level=9)
+    delta = CacheKey(EntityType.ALL_APPS_DELTA)
+    full = CacheKey(EntityType.ALL_APPS)
+    fast_delta, small_delta = fast.get(delta), small.get(delta)
+    assert fast_delta is not None and small_delta is not None
+
+    def text(payload: bytes) -> object:
+        document = json.loads(gzip.decompress(payload))
+        del document["applications"]["versions__delta"]  # a counter each build moves
+        return document
+
+    assert text(small_delta.gzip) == text(fast_delta.gzip)
+    assert len(small_delta.gzip) < 0.8 * len(fast_delta.gzip)
+    fast_full, small_full = fast.get(full), small.get(full)
+    assert fast_full is not None and small_full is not None
+    assert small_full.gzip == fast_full.gzip  # the full registry's level is unchanged

@@ -244,6 +244,7 @@ class ResponseCache:
         encoders: Mapping[Format, PayloadEncoder] | None = None,
         *,
         gzip_level: int = 6,
+        delta_gzip_level: int | None = None,
         remote_regions: RemoteRegions | None = None,
     ) -> None:
         self._registry = registry
@@ -251,6 +252,9 @@ class ResponseCache:
         self._clock = clock
         self._encoders = dict(encoders) if encoders is not None else default_encoders()
         self._gzip_level = gzip_level
+        # The delta is compressed once per change and sent to every poller in between (tens of
+        # thousands of times at fleet scale): its bytes, not its compression, are what it costs.
+        self._delta_gzip_level = gzip_level if delta_gzip_level is None else delta_gzip_level
         self._expiry_ms = config.response_cache_auto_expiration_in_seconds * 1000
         self._read_only_enabled = config.use_read_only_response_cache
         self._counters = CacheCounters()
@@ -672,7 +676,7 @@ class ResponseCache:
             compact=variant.compact,
             v1=variant.v1,
         )
-        document = self._document(self._full_documents, encoder, variant)
+        document = self._document(self._full_documents, encoder, variant, self._gzip_level)
         gzip = document.build(
             head, tail, registry.app_revisions(), registry.app_leases, self._clock.now_ms()
         )
@@ -683,6 +687,7 @@ class ResponseCache:
         documents: dict[_Variant, ChunkedDocument],
         encoder: PayloadEncoder,
         variant: _Variant,
+        level: int,
     ) -> ChunkedDocument:
         document = documents.get(variant)
         if document is None:
@@ -704,7 +709,7 @@ class ResponseCache:
                 lambda lease: self._encode(encoder, variant, lease),
                 join,
                 self._counters,
-                level=self._gzip_level,
+                level=level,
                 expiry_ms=self._expiry_ms,
             )
         return document
@@ -772,7 +777,9 @@ class ResponseCache:
             head, tail = encoder.envelope(
                 version, apps_hashcode, empty=not groups, compact=variant.compact, v1=variant.v1
             )
-            document = self._document(self._delta_documents, encoder, variant)
+            document = self._document(
+                self._delta_documents, encoder, variant, self._delta_gzip_level
+            )
             gzip = document.build(
                 head,
                 tail,

@@ -40,6 +40,7 @@ from eureka.replication.protocol import (
 from eureka.server import dashboard, health, propagation
 from eureka.server.auth import Authenticator
 from eureka.server.config import ServerConfig
+from eureka.server.gc_policy import GcStats
 from eureka.server.http import (
     JSON,
     REPLICATION_HEADER,
@@ -127,6 +128,8 @@ class EurekaApp:
         self.startup_sync: SyncResult | None = None
         # Anti-entropy between peers, once the node runs it (None on a single node).
         self.anti_entropy: AntiEntropySource | None = None
+        # The process's collector (server/gc_freezer.py), when `eureka server` runs it.
+        self.gc_stats: Callable[[], GcStats] | None = None
         self._prefix = tuple(s for s in config.prefix.split("/") if s)
         self.metrics: Metrics | None = None
         self._request_tallies: RequestTallies | None = None
@@ -825,6 +828,7 @@ class EurekaApp:
             if self.fetch_limiter is None
             else RateLimiterStatus(enabled=True, **self.fetch_limiter.stats()),
             watch=self.watch.stats(),
+            gc=None if self.gc_stats is None else self.gc_stats(),
         )
 
 

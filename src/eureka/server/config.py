@@ -72,6 +72,10 @@ class ServerConfig:
     # Level 1: the registry payload is compressed incrementally per application, and level 1
     # costs a third of level 6 for ~15 % larger bodies on this highly repetitive JSON.
     gzip_level: int = 1
+    # gzip level of the cached `/apps/delta` (0–9): compressed once per change and sent to
+    # every poller in between, so its size is its cost (an 800-instance delta: 53.5 KB at 1,
+    # 35.7 KB at 6, 35.0 KB at 9).
+    delta_gzip_level: int = 6
     # Granian's per-worker cap on concurrent requests; a registry sees one long-lived connection
     # per client, so the default 1,024 is far too low for a fleet.
     backpressure: int = 16384
@@ -137,6 +141,12 @@ class ServerConfig:
     # How often freed memory is handed back to the OS (glibc malloc_trim, server/heap.py), when the
     # registry changed since the last time; 0 turns it off.
     heap_trim_interval_ms: int = 60_000
+    # `eureka server` freezes what survives a full garbage collection, so that later ones skip
+    # the registry instead of pausing the node for it (220 ms at 300,000 instances).
+    gc_freeze: bool = True
+    # How often the frozen objects are collected once, for garbage cycles among them (one pause
+    # of the full length; 0: never).
+    gc_sweep_interval_ms: int = 3_600_000
     # HTTPS (eureka/tls.py): Spring Boot's PEM keys `server.ssl.certificate` (the chain) and
     # `server.ssl.certificate-private-key` (unencrypted: a password would sit in the config).
     ssl_certificate: str | None = None
@@ -487,6 +497,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "peers": _urls,
     "remote_region_urls_with_name": _urls,
     "gzip_level": _between(0, 9, "a gzip level (0–9)"),
+    "delta_gzip_level": _between(0, 9, "a gzip level (0–9)"),
     "renewal_percent_threshold": _between(0.0, 1.0, "a fraction between 0 and 1"),
     "backpressure": _at_least(1),
     "max_body_bytes": _at_least(1),
@@ -495,6 +506,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "max_elements_in_peer_replication_pool": _at_least(1),
     "recent_list_size": _at_least(0),
     "heap_trim_interval_ms": _at_least(0),  # 0: off
+    "gc_sweep_interval_ms": _at_least(0),  # 0: never
     # A minimum spacing of watch answers, not a loop's interval: 0 switches it off.
     "watch_min_interval_ms": _at_least(0),
 }

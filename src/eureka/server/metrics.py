@@ -173,6 +173,7 @@ class NodeCollector(Collector):
         yield from self._peers(status)
         yield from self._startup_sync(status)
         yield from self._remote_regions(status)
+        yield from self._gc(status)
 
     # -- families ----------------------------------------------------------------------------
 
@@ -194,6 +195,30 @@ class NodeCollector(Collector):
             "eureka_reads_allowed",
             "1 when registry reads are served, 0 while they answer 403 (readiness).",
             1 if status.registry.allow_access else 0,
+        )
+
+    def _gc(self, status: NodeStatus) -> Iterator[Metric]:
+        # Beside prometheus_client's python_gc_* counts: what freezing (server/gc_policy.py) does.
+        gc = status.gc
+        if gc is None:
+            return
+        yield GaugeMetricFamily(
+            "eureka_gc_frozen_objects",
+            "Objects frozen out of the garbage collector's scans (survivors of full collections).",
+            gc.frozen_objects,
+        )
+        yield GaugeMetricFamily(
+            "eureka_gc_longest_full_pause_seconds",
+            "Longest full (generation 2) garbage collection since start, sweeps aside.",
+            gc.longest_full_pause_ms / 1000,
+        )
+        yield CounterMetricFamily(
+            "eureka_gc_sweeps", "Collections of the frozen objects, for garbage cycles.", gc.sweeps
+        )
+        yield CounterMetricFamily(
+            "eureka_gc_sweep_collected_objects",
+            "Garbage the sweeps found among frozen objects (0: sweeps could be rarer).",
+            gc.sweep_collected,
         )
 
     def _registry(self, status: NodeStatus) -> Iterator[Metric]:

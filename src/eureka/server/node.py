@@ -34,6 +34,8 @@ from eureka.server.anti_entropy import AntiEntropyRunner
 from eureka.server.app import EurekaApp
 from eureka.server.cluster import PeerCluster
 from eureka.server.config import ServerConfig
+from eureka.server.gc_freezer import GcFreezer
+from eureka.server.gc_policy import GcSettings
 from eureka.server.log_format import adopt_loggers
 from eureka.server.native_http import HttpLimits, NativeServer
 from eureka.server.remote_regions import RemoteRegionFetcher
@@ -70,6 +72,7 @@ class Node:
             config.registry,
             self.clock,
             gzip_level=config.gzip_level,
+            delta_gzip_level=config.delta_gzip_level,
             remote_regions=self.remote_regions,
         )
         self.cluster = PeerCluster(config, self.registry, self.clock) if config.peers else None
@@ -223,6 +226,21 @@ def claim_port(host: str, port: int) -> None:
 async def serve(config: ServerConfig) -> None:
     claim_port(config.host, config.port)
     node = Node(config)
+    # This process is the node's own: its collector follows the registry's rule.
+    freezer = GcFreezer(GcSettings(config.gc_freeze, config.gc_sweep_interval_ms), node.clock)
+    freezer.install()
+    node.app.gc_stats = freezer.stats
+    sweeps = asyncio.get_running_loop().create_task(freezer.run_sweeps(), name="gc sweeps")
+    try:
+        await _serve(node, config)
+    finally:
+        sweeps.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeps
+        freezer.uninstall()
+
+
+async def _serve(node: Node, config: ServerConfig) -> None:
     if config.http_layer == "native":
         await _serve_native(node, config)
         return

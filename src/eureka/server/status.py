@@ -23,6 +23,7 @@ from eureka.registry.summary import STATUS_ORDER, RecentLease, RegistryStats
 from eureka.registry.watch import WatchStats
 from eureka.replication.anti_entropy import AntiEntropyStats
 from eureka.replication.dispatcher import DispatcherStats
+from eureka.server.gc_policy import GcStats
 from eureka.urls import redact_url
 
 __all__ = [
@@ -202,6 +203,8 @@ class NodeStatus(msgspec.Struct, frozen=True, omit_defaults=True):
     rate_limiter: RateLimiterStatus = RateLimiterStatus(enabled=False)
     # Held long-poll watches and their change → answer lag (docs/design/propagation.md).
     watch: WatchStats | None = None
+    # The process's garbage collector, under `eureka server` (server/gc_policy.py).
+    gc: GcStats | None = None
 
 
 def peer_status(
@@ -281,6 +284,7 @@ def build_status(
     auth: AuthStatus | None = None,
     rate_limiter: RateLimiterStatus | None = None,
     watch: WatchStats | None = None,
+    gc: GcStats | None = None,
 ) -> NodeStatus:
     sp = registry.self_preservation_state()
     engaged = sp.enabled and not sp.expiration_enabled
@@ -338,6 +342,7 @@ def build_status(
         auth=AuthStatus(enabled=False) if auth is None else auth,
         rate_limiter=RateLimiterStatus(enabled=False) if rate_limiter is None else rate_limiter,
         watch=watch,
+        gc=gc,
     )
 
 
