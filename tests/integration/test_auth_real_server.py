@@ -232,11 +232,16 @@ def test_a_peer_with_the_wrong_credential_is_refused_and_says_why() -> None:
     ports = [free_port() for _ in range(2)]
     good = with_credentials(f"http://127.0.0.1:{ports[0]}/eureka/", "peer", PEER_PW)
     bad = with_credentials(f"http://127.0.0.1:{ports[1]}/eureka/", "peer", "not-the-password")
-    a = ServerProcess(port=ports[0], settings=CLUSTER, peers=[good, bad])
-    b = ServerProcess(port=ports[1], settings=CLUSTER, peers=[good])
+    # b pulls from a with the good credential, by its start-up sync and by anti-entropy, and
+    # either would rightly copy i-9: this test is about what a pushes with the bad one. So
+    # anti-entropy is off, and i-9 is registered only once b's sync is over.
+    settings = {**CLUSTER, "eureka.server.anti-entropy-interval-ms": "0"}
+    a = ServerProcess(port=ports[0], settings=settings, peers=[good, bad])
+    b = ServerProcess(port=ports[1], settings=settings, peers=[good])
     try:
         b.start()
         a.start()
+        wait_for(lambda: httpx.get(f"{b.base}/eureka/status").json().get("startup_sync"))
         assert _register(a, "i-9", ("app", APP_PW)) == 204
         wait_for(
             lambda: (
