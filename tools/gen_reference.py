@@ -225,6 +225,7 @@ def render_metrics() -> str:
     region configured (so that their families carry their labels)."""
     from eureka.clock import ManualClock  # noqa: PLC0415
     from eureka.server.config import load_config  # noqa: PLC0415
+    from eureka.server.gc_policy import GcPolicy, GcSettings  # noqa: PLC0415
     from eureka.server.node import Node  # noqa: PLC0415
 
     config = load_config(
@@ -232,7 +233,11 @@ def render_metrics() -> str:
         peers=["http://peer:8761/eureka/"],
         overrides={"eureka.server.remote-region-urls-with-name.west": "http://west:8761/eureka/"},
     )
-    metrics = Node(config, ManualClock()).app.metrics
+    node = Node(config, ManualClock())
+    # As `eureka server` runs it, with its collector's families (server/gc_freezer.py).
+    gc_stats = GcPolicy(GcSettings(), 0).stats(0)
+    node.app.gc_stats = lambda: gc_stats
+    metrics = node.app.metrics
     assert metrics is not None
     rows = []
     for family in metrics.registry.collect():
