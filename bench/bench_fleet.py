@@ -62,6 +62,8 @@ class FleetRun:
     # What the server answered at the end (nginx serves these as the reference).
     delta: bytes
     full: bytes
+    # The node's collector over the whole run (GET /eureka/status → gc): its pauses stop the loop.
+    gc: dict[str, object]
 
     @property
     def conclusive(self) -> bool:
@@ -152,6 +154,7 @@ def run_fleet(shape: FleetShape, workdir: Path) -> FleetRun:
         delta = _gzip_get(server.base, "/eureka/apps/delta")
         full = _gzip_get(server.base, "/eureka/apps")
         delta_instances = _delta_instances(server.base)
+        gc = httpx.get(f"{server.base}/eureka/status", timeout=30).json().get("gc", {})
     finally:
         server.stop()
         schedule_path.unlink(missing_ok=True)
@@ -166,6 +169,7 @@ def run_fleet(shape: FleetShape, workdir: Path) -> FleetRun:
         delta_instances=delta_instances,
         delta=delta,
         full=full,
+        gc=gc,
     )
 
 
@@ -230,6 +234,10 @@ def _print_run(run: FleetRun, reference: OpenLoopResult | None) -> None:
         f" ({(run.rss_serving_kb - run.rss_empty_kb) * 1024 / n:,.0f} B/instance),"
         f" {(run.rss_registered_kb - run.rss_empty_kb) * 1024 / n:,.0f} B/instance"
         f" just registered\n"
+        f"collector: {run.gc.get('full_collections', 0)} full collections, longest"
+        f" {run.gc.get('longest_full_pause_ms', 0)} ms; longest young one"
+        f" {run.gc.get('longest_young_pause_ms', 0)} ms; {run.gc.get('frozen_objects', 0):,}"
+        f" objects frozen\n"
         f"generator: lag p99 {_ms(result.lag_p99_us)} ms, max {_ms(result.lag_max_us)} ms;"
         f" {result.connections} connections opened, queue max {result.max_queue};"
         f" {run.verdict} (p99 < 50 ms, 0 errors)\n"

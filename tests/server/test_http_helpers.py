@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import gzip
+from urllib.parse import parse_qsl
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from eureka.errors import BadInput
 from eureka.server.http import Request, decompress_body, parse_query
@@ -46,3 +49,24 @@ def test_gzip_request_bodies_are_inflated_within_the_limit() -> None:
 
 def test_query_first_value_wins() -> None:
     assert parse_query("value=UP&value=DOWN&x=") == {"value": "UP", "x": ""}
+
+
+@given(st.text(alphabet="ab=&%+2F;é ", max_size=40))
+def test_the_query_is_parsed_as_parse_qsl_parses_it(query: str) -> None:
+    """With nothing to decode the parser splits on its own: it must agree with parse_qsl (the
+    rule JAX-RS's @QueryParam follows here: first value wins, blank values kept)."""
+    reference: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        reference.setdefault(key, value)
+    assert parse_query(query) == reference
+
+
+@pytest.mark.parametrize("separator_count", [254, 255, 256])
+def test_too_many_query_fields_are_refused_with_or_without_escapes(separator_count: int) -> None:
+    for field in ("a=1", "a=%31"):
+        query = "&".join([field] * (separator_count + 1))
+        if separator_count + 1 > 256:
+            with pytest.raises(BadInput):
+                parse_query(query)
+        else:
+            assert parse_query(query) == {"a": "1"}

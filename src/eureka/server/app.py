@@ -297,17 +297,18 @@ class EurekaApp:
         params = parse_query(request.query)
         last_dirty = _optional_int(params.get("lastDirtyTimestamp"), "lastDirtyTimestamp")
         overridden = _optional_status(params.get("overriddenstatus"))
+        replicated = request.is_replication
         result = self.registry.renew(
             app,
             instance_id,
-            is_replication=request.is_replication,
+            is_replication=replicated,
             last_dirty_timestamp=last_dirty,
             overridden_status=overridden,
         )
         reply_type = JSON if request.entity_wants_json else XML
         # The lease was renewed even when the timestamps disagree (a 404 telling the client to
         # re-register, or a 409): replicate the heartbeat first, as Java does.
-        if result.renewed and not request.is_replication:
+        if result.renewed and not replicated:
             self.replicator.heartbeat(app, instance_id)
         if result.outcome is RenewOutcome.NOT_FOUND:
             return empty(404, reply_type)
