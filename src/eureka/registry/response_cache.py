@@ -349,6 +349,19 @@ class ResponseCache:
         """Payloads held by the read-write tier (for status pages and tests)."""
         return sum(len(group) for group in self._rw.values())
 
+    def release_pruned(self) -> None:
+        """After the retention timer moved the delta window: drop the delta payloads and the
+        memoised fragments of instances that left it, now rather than at the next delta
+        request, so that what they held is free when the heap is next trimmed (a burst of
+        large registrations, each cancelled at once, lives on in the window only)."""
+        self._sync()
+        if self._delta_leases:
+            live = self._registry.delta_window_leases()
+            for variant, memo in self._delta_leases.items():
+                self._delta_leases[variant] = {
+                    lease: v for lease, v in memo.items() if lease in live
+                }
+
     def invalidate_all(self) -> None:
         """Drop every generated payload of the read-write tier (fragments self-validate)."""
         self._counters.invalidations += sum(len(group) for group in self._rw.values())

@@ -53,7 +53,7 @@ class Timers:
         self._tasks: list[asyncio.Task[None]] = []
         self._last_reason: str | None = None
         self._heap_trim_interval_s = heap_trim_interval_s
-        self._trimmed_at_revision = -1
+        self._trimmed_at: tuple[int, int] | None = None
 
     def start(self) -> None:
         cfg = self.config
@@ -95,14 +95,15 @@ class Timers:
         self._tasks.append(asyncio.get_running_loop().create_task(loop(), name=name))
 
     async def _trim_loop(self, trim: Callable[[], int]) -> None:
-        # Only after the registry changed (something may have been freed), in a thread: trimming
-        # a few hundred MB takes ~0.15 s, which the event loop must not wait for.
+        # Only after the registry changed or its delta window moved (something may have been
+        # freed: the window's leaving entries hold the last copies of cancelled instances), in a
+        # thread: trimming a few hundred MB takes ~0.15 s, which the event loop must not wait for.
         while True:
             await asyncio.sleep(self._heap_trim_interval_s)
-            revision = self.registry.revision
-            if revision == self._trimmed_at_revision:
+            seen = (self.registry.revision, self.registry.delta_window_floor)
+            if seen == self._trimmed_at:
                 continue
-            self._trimmed_at_revision = revision
+            self._trimmed_at = seen
             try:
                 await asyncio.to_thread(trim)
             except Exception:
@@ -130,6 +131,7 @@ class Timers:
 
     def _prune(self) -> None:
         self.registry.prune_delta_queue()
+        self.cache.release_pruned()
         if self.watch is not None:
             self.watch.unpark_pruned()
 
