@@ -10,8 +10,8 @@ Python's own small-object arenas are released by Python; this covers what goes t
 A trim holds the arenas' locks while it walks them, and every allocation of the event loop's
 thread waits for it: on a 600 MB heap serving 400,000 instances one trim stopped the node for
 2 s, once a minute. So it runs only when the allocator holds enough free memory for that to be
-worth it (`mallinfo2`, read in microseconds): at least 16 MiB and a quarter of its heap — what
-a burst leaves behind, not the churn of a large, busy heap.
+worth it (`mallinfo2`, read in microseconds): 16 MiB freed since the last trim, and a quarter
+of the heap free — what a burst leaves behind, not the churn of a large, busy heap.
 """
 
 from __future__ import annotations
@@ -65,12 +65,22 @@ def heap_trimmer() -> Callable[[], int] | None:
         info.argtypes = []
         info.restype = _MallInfo2
 
+    # The least free memory seen since the last trim (None: no trim yet). A trim returns pages
+    # but their chunks stay counted as free: only what was freed beyond that is worth a trim.
+    floor: list[int | None] = [None]
+
     def run() -> int:
-        if info is not None:
-            heap = info()
-            free = heap.fordblks
-            if free < TRIM_FROM_FREE_BYTES or free < TRIM_FROM_FREE_SHARE * (free + heap.uordblks):
-                return 0
-        return int(trim(0))
+        if info is None:
+            return int(trim(0))
+        heap = info()
+        free = heap.fordblks
+        if floor[0] is not None:
+            floor[0] = min(floor[0], free)
+        freed = free if floor[0] is None else free - floor[0]
+        if freed < TRIM_FROM_FREE_BYTES or free < TRIM_FROM_FREE_SHARE * (free + heap.uordblks):
+            return 0
+        released = int(trim(0))
+        floor[0] = info().fordblks
+        return released
 
     return run
