@@ -133,7 +133,9 @@ def test_the_node_freezes_what_survives_full_collections() -> None:
         assert after["frozen_objects"] > at_start["frozen_objects"] + 20_000
         assert after["longest_full_pause_ms"] > 0
         samples = _samples(server.base)
-        assert samples[("eureka_gc_frozen_objects", ())] >= after["frozen_objects"]
+        # Frozen objects are still freed by reference counting: the count moves, the
+        # registrations stay.
+        assert samples[("eureka_gc_frozen_objects", ())] > at_start["frozen_objects"] + 20_000
 
 
 def test_freezing_can_be_switched_off() -> None:
