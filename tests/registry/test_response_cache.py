@@ -574,23 +574,23 @@ def test_the_delta_has_its_own_gzip_level_and_the_same_text() -> None:
     assert small_full.gzip == fast_full.gzip  # the full registry's level is unchanged
 
 
-def test_a_pruned_window_releases_the_delta_and_its_blocks_at_once() -> None:
+def test_a_pruned_window_releases_the_delta_and_its_fragments_at_once() -> None:
     """The retention timer, not the next delta request, frees what left the window: a burst
     of large registrations cancelled at once must be free when the heap is next trimmed."""
     registry, cache, clock = _setup(retention_time_in_ms_in_delta_queue=1_000)
     registry.register(instance("A", "a-1"))
     registry.register(instance("B", "b-1"))
     registry.cancel("B", "b-1")
-    documents = cache._delta_documents  # the blocks that hold the leases are the point
     cache.get(DELTA)
-    assert documents
+    fragments = cache._delta_leases  # what the memo holds is the point
+    assert sum(map(len, fragments.values())) == 2
     clock.advance_ms(500)
     registry.register(instance("C", "c-1"))
-    cache.release_pruned()  # the window did not move: nothing to release
-    assert documents
     clock.advance_ms(700)  # a-1 and b-1 left the window, c-1 is in it
     registry.prune_delta_queue()
     cache.release_pruned()
-    assert not documents
-    body = _body(cache, DELTA)
-    assert "c-1" in body and "a-1" not in body and "b-1" not in body
+    assert sum(map(len, fragments.values())) == 0  # c-1 was never served: nothing to keep
+    assert _body(cache, DELTA).count("c-1") == 1
+    assert "a-1" not in _body(cache, DELTA)
+    cache.release_pruned()
+    assert sum(map(len, fragments.values())) == 1  # c-1, still in the window, is kept

@@ -129,7 +129,7 @@ class _Run:
 
 
 class ChunkedDocument:
-    """One document (the full registry, or the delta) in one variant (format, compact, version).
+    """The full registry in one variant (format, compact, version).
 
     `encode(lease)` returns an instance's fragment; `join` is the codec's `application_run`.
     """

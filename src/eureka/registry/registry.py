@@ -914,6 +914,10 @@ class Registry:
             version = self._delta_version
         return version, self.apps_hashcode(), group_latest(self._log.window())
 
+    def delta_window_leases(self) -> set[Lease]:
+        """The leases the delta window's entries refer to: all a delta payload can show."""
+        return {entry.lease for entry in self._log.window()}
+
     def vip_leases(self, vip: str, secure: bool = False) -> dict[str, dict[str, Lease]]:
         groups: dict[str, dict[str, Lease]] = {}
         for name, by_id in self._apps.items():

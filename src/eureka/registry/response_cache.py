@@ -268,9 +268,10 @@ class ResponseCache:
         # Fragments of delta entries whose lease is no longer current (cancelled, superseded).
         self._delta_memo: dict[_Variant, dict[Lease, tuple[int, bytes]]] = {}
         self._header_chunks: dict[_Variant, tuple[bytes, bytes]] = {}
-        # The local full registry and the local delta, kept as compressed blocks per variant.
+        # The local full registry, kept as compressed blocks per variant.
         self._full_documents: dict[_Variant, ChunkedDocument] = {}
-        self._delta_documents: dict[_Variant, ChunkedDocument] = {}
+        # Fragments of the local delta's instances: (revision, encoded at, fragment).
+        self._delta_leases: dict[_Variant, dict[Lease, tuple[int, int, bytes]]] = {}
         # Remote regions: what was seen, encoded remote applications per (variant, region,
         # current delta?), and merged applications per (variant, regions) with what they were
         # built from.
@@ -350,13 +351,16 @@ class ResponseCache:
 
     def release_pruned(self) -> None:
         """After the retention timer moved the delta window: drop the delta payloads and the
-        delta documents' blocks (which hold the leases they show), now rather than at the next
-        delta request, so that what left the window is free when the heap is next trimmed (a
-        burst of large registrations, each cancelled at once, lives on in the window only)."""
-        moved = self._registry.delta_window_floor != self._seen_delta_window
+        memoised fragments of instances that left it, now rather than at the next delta
+        request, so that what they held is free when the heap is next trimmed (a burst of
+        large registrations, each cancelled at once, lives on in the window only)."""
         self._sync()
-        if moved:
-            self._delta_documents.clear()
+        if self._delta_leases:
+            live = self._registry.delta_window_leases()
+            for variant, memo in self._delta_leases.items():
+                self._delta_leases[variant] = {
+                    lease: v for lease, v in memo.items() if lease in live
+                }
 
     def invalidate_all(self) -> None:
         """Drop every generated payload of the read-write tier (fragments self-validate)."""
@@ -784,20 +788,16 @@ class ResponseCache:
         now = self._clock.now_ms()
         version, apps_hashcode, groups = registry.delta_leases(with_regions=with_regions)
         if remote_part is None:
-            head, tail = encoder.envelope(
-                version, apps_hashcode, empty=not groups, compact=variant.compact, v1=variant.v1
+            body = encoder.applications(
+                version,
+                apps_hashcode,
+                self._delta_parts(encoder, variant, groups, now),
+                compact=variant.compact,
+                v1=v1,
             )
-            document = self._document(
-                self._delta_documents, encoder, variant, self._delta_gzip_level
+            return CachedPayload(
+                body, encoder.content_type, self._whole_gzip(body, self._delta_gzip_level)
             )
-            gzip = document.build(
-                head,
-                tail,
-                ((app, _group_token(by_id)) for app, by_id in groups.items()),
-                lambda app: groups[app].values(),
-                now,
-            )
-            return CachedPayload(None, encoder.content_type, gzip=gzip)
         old_memo = self._delta_memo.get(variant, {})
         memo: dict[Lease, tuple[int, bytes]] = {}
         parts: list[tuple[str, Sequence[bytes]]] = []
@@ -826,6 +826,39 @@ class ResponseCache:
         self._add_remote_delta(encoder, variant, parts, groups, contributions)
         body = encoder.applications(version, apps_hashcode, parts, compact=variant.compact, v1=v1)
         return CachedPayload(body, encoder.content_type, self._whole_gzip(body))
+
+    def _delta_parts(
+        self,
+        encoder: PayloadEncoder,
+        variant: _Variant,
+        groups: Mapping[str, Mapping[str, Lease]],
+        now: int,
+    ) -> list[tuple[str, Sequence[bytes]]]:
+        """The local delta's instance fragments per application, each encoded once while it
+        stays in the window (unchanged revision), and again `expiry_ms` after it was (lease
+        timestamps move without a revision, as the response cache's auto-expiration allows).
+
+        The delta is compressed whole, not in per-application chunks as the full registry is:
+        its applications hold one or two changed instances each, and a chunk that small costs
+        its own Huffman tables — measured on 800 instances in 700 applications, 52.7 KB as
+        chunks at level 6 against 34.2 KB as one stream at level 4 (0.75 ms), and every poller
+        downloads those bytes between two changes.
+        """
+        old = self._delta_leases.get(variant, {})
+        memo: dict[Lease, tuple[int, int, bytes]] = {}
+        expiry = self._expiry_ms
+        parts: list[tuple[str, Sequence[bytes]]] = []
+        for app, by_id in groups.items():
+            fragments = []
+            for lease in by_id.values():
+                cached = old.get(lease)
+                if cached is None or cached[0] != lease.revision or now - cached[1] >= expiry:
+                    cached = (lease.revision, now, self._encode(encoder, variant, lease))
+                memo[lease] = cached
+                fragments.append(cached[2])
+            parts.append((app, fragments))
+        self._delta_leases[variant] = memo
+        return parts
 
     def _add_remote_delta(
         self,
@@ -962,9 +995,9 @@ class ResponseCache:
     # Gzip
     # ------------------------------------------------------------------------------------------
 
-    def _whole_gzip(self, body: bytes) -> Callable[[], bytes]:
-        level = self._gzip_level
-        return lambda: gzip_whole(body, level)
+    def _whole_gzip(self, body: bytes, level: int | None = None) -> Callable[[], bytes]:
+        chosen = self._gzip_level if level is None else level
+        return lambda: gzip_whole(body, chosen)
 
     def _chunked_gzip(self, variant: _Variant, body: bytes, stores: list[_AppFragments]) -> bytes:
         """Gzip of a full document from per-application chunks, reusing unchanged ones.
@@ -1024,13 +1057,6 @@ class ResponseCache:
             chunks.append(store.chunk)
             previous, previous_start = (store, tail), start
         return assemble(chunks, crc32(body), len(body))
-
-
-def _group_token(by_id: Mapping[str, Lease]) -> tuple[int, int]:
-    """What identifies an application's group of delta entries: every change to it (an entry
-    added or moved to the end) carries a revision above all earlier ones, and a pruned entry
-    makes it shorter, so an equal (count, newest revision) means the very same group."""
-    return len(by_id), max(lease.revision for lease in by_id.values())
 
 
 def _same_context(
