@@ -265,8 +265,6 @@ class ResponseCache:
         self._rw: dict[tuple[EntityType, str], dict[CacheKey, _Entry]] = {}
         self._ro: dict[CacheKey, CachedPayload | None] = {}
         self._fragments: dict[_Variant, dict[str, _AppFragments]] = {}
-        # Fragments of delta entries whose lease is no longer current (cancelled, superseded).
-        self._delta_memo: dict[_Variant, dict[Lease, tuple[int, bytes]]] = {}
         self._header_chunks: dict[_Variant, tuple[bytes, bytes]] = {}
         # The local full registry, kept as compressed blocks per variant.
         self._full_documents: dict[_Variant, ChunkedDocument] = {}
@@ -787,45 +785,14 @@ class ResponseCache:
         registry = self._registry
         now = self._clock.now_ms()
         version, apps_hashcode, groups = registry.delta_leases(with_regions=with_regions)
-        if remote_part is None:
-            body = encoder.applications(
-                version,
-                apps_hashcode,
-                self._delta_parts(encoder, variant, groups, now),
-                compact=variant.compact,
-                v1=v1,
-            )
-            return CachedPayload(
-                body, encoder.content_type, self._whole_gzip(body, self._delta_gzip_level)
-            )
-        old_memo = self._delta_memo.get(variant, {})
-        memo: dict[Lease, tuple[int, bytes]] = {}
-        parts: list[tuple[str, Sequence[bytes]]] = []
-        for app, by_id in groups.items():
-            revision = registry.app_revision(app)
-            current = (
-                {}
-                if revision is None
-                else self._app_fragments(encoder, variant, app, revision, now).index()
-            )
-            fragments = []
-            for lease in by_id.values():
-                fragment = current.get(lease)
-                if fragment is None:
-                    # A cancelled or superseded lease: encoded once while it stays in the window.
-                    cached = old_memo.get(lease)
-                    if cached is not None and cached[0] == lease.revision:
-                        fragment = cached[1]
-                    else:
-                        fragment = self._encode(encoder, variant, lease)
-                    memo[lease] = (lease.revision, fragment)
-                fragments.append(fragment)
-            parts.append((app, fragments))
-        self._delta_memo[variant] = memo
-        contributions, apps_hashcode = remote_part
-        self._add_remote_delta(encoder, variant, parts, groups, contributions)
+        parts = self._delta_parts(encoder, variant, groups, now)
+        if remote_part is not None:
+            contributions, apps_hashcode = remote_part
+            self._add_remote_delta(encoder, variant, parts, groups, contributions)
         body = encoder.applications(version, apps_hashcode, parts, compact=variant.compact, v1=v1)
-        return CachedPayload(body, encoder.content_type, self._whole_gzip(body))
+        return CachedPayload(
+            body, encoder.content_type, self._whole_gzip(body, self._delta_gzip_level)
+        )
 
     def _delta_parts(
         self,
@@ -834,7 +801,8 @@ class ResponseCache:
         groups: Mapping[str, Mapping[str, Lease]],
         now: int,
     ) -> list[tuple[str, Sequence[bytes]]]:
-        """The local delta's instance fragments per application, each encoded once while it
+        """The local delta's instance fragments per application (merged regions' deltas add
+        theirs to these), each encoded once while it
         stays in the window (unchanged revision), and again `expiry_ms` after it was (lease
         timestamps move without a revision, as the response cache's auto-expiration allows).
 
